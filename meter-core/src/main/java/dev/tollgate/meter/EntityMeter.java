@@ -1,0 +1,327 @@
+package dev.tollgate.meter;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * One entity: its window (compact or full) and its incident state. Kept small: the entity id
+ * is the table's key and the rules live in {@link Meter}, so both are passed in, not stored.
+ *
+ * <h2>Who writes, who reads, what publishes what</h2>
+ * <ul>
+ *   <li>{@code state} is a {@code long[]} ({@link LightWindow}), a {@link FullWindow}, or
+ *       {@link #RETIRED}. It moves light → full (promotion) or → retired, each time by one CAS
+ *       after the old form was frozen, so a writer either lands in the old form before the freeze
+ *       (and is copied) or fails and follows the new state.</li>
+ *   <li>{@code incident} is {@code null}, an {@link Open} incident, or the last {@link Closed}
+ *       period. A flag replaces the current value by an {@code Open} with one CAS: exactly one
+ *       thread wins per crossing and only that thread tells the listener. Finalization replaces an
+ *       {@code Open} by a {@code Closed} the same way. The final period is a pure function of
+ *       sealed buckets, so every thread that computes it computes the same one.</li>
+ *   <li>The ring is never advanced past the end of an open incident's evidence (flag + 24h) before
+ *       that incident is final; see {@link #finalizeIfDue}.</li>
+ * </ul>
+ */
+final class EntityMeter {
+    static final Object RETIRED = new Object();
+
+    private static final VarHandle STATE;
+    private static final VarHandle INCIDENT;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            STATE = l.findVarHandle(EntityMeter.class, "state", Object.class);
+            INCIDENT = l.findVarHandle(EntityMeter.class, "incident", Object.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private volatile Object state = LightWindow.create();
+    private volatile Object incident;
+    /** Last bucket in which the table's expiry was refreshed; racy by design (a hint). */
+    long touchedBucket = Long.MIN_VALUE;
+
+    /** An incident between its flag and its finalization. */
+    record Open(long flagBucket, long flaggedAtMillis, long flagCount, int sequence, Closed previous) {
+        long earliestStart(int n) {
+            long lo = flagBucket - n + 1;
+            return previous == null ? lo : Math.max(lo, previous.end);
+        }
+    }
+
+    /** The last final period: its bucket range and prefix sums of its posts. */
+    record Closed(long start, long end, long[] prefix, int sequence) {
+        /** Posts of this period inside the window whose last bucket is {@code b}. */
+        long tail(long b, int n) {
+            long from = Math.max(b - n + 1, start);
+            if (from >= end) {
+                return 0;
+            }
+            return prefix[(int) (end - start)] - prefix[(int) (from - start)];
+        }
+    }
+
+    /**
+     * Records into the entity's current bucket {@code b}.
+     *
+     * @return the entity's sliding post count afterwards, or a negative result of
+     *         {@link FullWindow} ({@code RESULT_RETIRED}, {@code RESULT_LATE})
+     */
+    long record(String id, Meter meter, long b, long nowMillis, long posts, long requests) {
+        int n = meter.bucketsPerWindow();
+        for (;;) {
+            Object st = state;
+            if (st instanceof long[] entries) {
+                long r = LightWindow.record(entries, n, b, posts, requests);
+                if (r == LightWindow.RESULT_FROZEN) {
+                    continue;
+                }
+                if (r >= 0 && r <= meter.promotionMark()) {
+                    return r;
+                }
+                FullWindow fw = promote(entries, n, b);
+                if (fw == null) {
+                    continue;
+                }
+                if (r < 0) {
+                    continue; // did not fit: record again, on the ring
+                }
+                return checkFlag(id, meter, fw, b, nowMillis, fw.count(b));
+            }
+            if (!(st instanceof FullWindow fw)) {
+                return FullWindow.RESULT_RETIRED;
+            }
+            if (finalizeIfDue(id, meter, fw, nowMillis)) {
+                // the posts after the period are counted at once: flag now if they already exceed
+                checkFlag(id, meter, fw, b, nowMillis, fw.count(b));
+            }
+            long r = fw.record(b, posts, requests);
+            if (r < 0) {
+                return r;
+            }
+            return checkFlag(id, meter, fw, b, nowMillis, r);
+        }
+    }
+
+    /** Freezes the light entries and installs the full ring; null if the entity was retired. */
+    private FullWindow promote(long[] entries, int n, long b) {
+        LightWindow.freeze(entries);
+        FullWindow fw = LightWindow.promote(entries, n, Math.max(b, LightWindow.lastBucket(entries)));
+        if (STATE.compareAndSet(this, entries, fw)) {
+            return fw;
+        }
+        Object now = state;
+        return now instanceof FullWindow installed ? installed : null;
+    }
+
+    /** Raises the flag if the unassigned count passed the threshold; returns {@code count}. */
+    private long checkFlag(String id, Meter meter, FullWindow fw, long b, long nowMillis, long count) {
+        Object inc = incident;
+        if (inc instanceof Open || count <= meter.threshold()) {
+            return count;
+        }
+        Closed previous = (Closed) inc;
+        long unassigned = previous == null ? count : count - previous.tail(b, meter.bucketsPerWindow());
+        if (unassigned <= meter.threshold()) {
+            return count;
+        }
+        int sequence = previous == null ? meter.lastSequence(id) + 1 : previous.sequence + 1;
+        Open open = new Open(b, nowMillis, unassigned, sequence, previous);
+        if (INCIDENT.compareAndSet(this, inc, open)) {
+            meter.flagged(id, this, provisional(id, meter, fw, open));
+        }
+        return count;
+    }
+
+    /**
+     * Finalizes the open incident once 24h have passed since its flag. Called before any step
+     * that could advance the ring past the incident's evidence; lock-free and idempotent.
+     *
+     * @return true if this call made the period final
+     */
+    boolean finalizeIfDue(String id, Meter meter, FullWindow fw, long nowMillis) {
+        Object inc = incident;
+        if (!(inc instanceof Open open) || nowMillis < open.flaggedAtMillis + meter.windowMillis()) {
+            return false;
+        }
+        int n = meter.bucketsPerWindow();
+        fw.advanceTo(open.flagBucket + n - 1);
+        Period p = choosePeriod(meter, fw, open);
+        long[] prefix = new long[n + 1];
+        for (int k = 0; k < n; k++) {
+            prefix[k + 1] = prefix[k] + fw.postsAt(p.start + k);
+        }
+        Closed closed = new Closed(p.start, p.start + n, prefix, open.sequence);
+        Incident fin = incident(id, meter, fw, open, p, Incident.Status.FINAL);
+        if (INCIDENT.compareAndSet(this, open, closed)) {
+            meter.finalized(id, this, fin);
+            return true;
+        }
+        return false;
+    }
+
+    /** Ticks an entity with an open incident: finalize when due, then check for the next flag. */
+    void tick(String id, Meter meter, long b, long nowMillis) {
+        Object st = state;
+        if (st instanceof FullWindow fw) {
+            finalizeIfDue(id, meter, fw, nowMillis);
+            checkFlag(id, meter, fw, b, nowMillis, fw.count(b));
+        }
+    }
+
+    private record Period(long start, long posts, long requests) {
+    }
+
+    /** SPEC §5: among starts [max(prevEnd, f-n+1), f], the 24h run with most posts, earliest first. */
+    private static Period choosePeriod(Meter meter, FullWindow fw, Open open) {
+        int n = meter.bucketsPerWindow();
+        long lo = open.earliestStart(n);
+        long f = open.flagBucket;
+        long sum = 0;
+        for (long x = lo; x < lo + n; x++) {
+            sum += fw.postsAt(x);
+        }
+        long bestStart = lo;
+        long best = sum;
+        for (long s = lo + 1; s <= f; s++) {
+            sum += fw.postsAt(s + n - 1) - fw.postsAt(s - 1);
+            if (sum > best) {
+                best = sum;
+                bestStart = s;
+            }
+        }
+        long requests = 0;
+        for (long x = bestStart; x < bestStart + n; x++) {
+            requests += fw.requestsAt(x);
+        }
+        return new Period(bestStart, best, requests);
+    }
+
+    private static Incident provisional(String id, Meter meter, FullWindow fw, Open open) {
+        return incident(id, meter, fw, open, choosePeriod(meter, fw, open), Incident.Status.PROVISIONAL);
+    }
+
+    private static Incident incident(String id, Meter meter, FullWindow fw, Open open, Period p, Incident.Status status) {
+        int n = meter.bucketsPerWindow();
+        long first = open.flagBucket - n + 1;
+        long[] posts = new long[2 * n - 1];
+        long[] requests = new long[2 * n - 1];
+        for (int k = 0; k < posts.length; k++) {
+            posts[k] = fw.postsAt(first + k);
+            requests[k] = fw.requestsAt(first + k);
+        }
+        Incident.Evidence evidence = new Incident.Evidence(
+                meter.millisOf(first), meter.bucketMillis(), meter.windowMillis(), meter.threshold(),
+                meter.millisOf(open.earliestStart(n)), posts, requests,
+                "damage period: the " + n + "-bucket run starting between earliestStart and the flag bucket"
+                        + " with the most posts, earliest on ties; amount: " + meter.terms().explain(p.posts));
+        return new Incident(id, open.sequence, open.flaggedAtMillis, open.flagCount, status,
+                meter.millisOf(p.start), meter.millisOf(p.start + n), p.posts, p.requests,
+                meter.terms().assess(p.posts), evidence);
+    }
+
+    /** The open incident as it stands now, or null. */
+    Incident openIncident(String id, Meter meter) {
+        Object inc = incident;
+        Object st = state;
+        if (inc instanceof Open open && st instanceof FullWindow fw) {
+            return provisional(id, meter, fw, open);
+        }
+        return null;
+    }
+
+    boolean hasOpenIncident() {
+        return incident instanceof Open;
+    }
+
+    /** Sliding post count at bucket {@code b}. */
+    long posts(String id, Meter meter, long b, long nowMillis) {
+        Object st = state;
+        if (st instanceof long[] entries) {
+            return LightWindow.count(entries, meter.bucketsPerWindow(), b);
+        }
+        if (st instanceof FullWindow fw) {
+            finalizeIfDue(id, meter, fw, nowMillis);
+            return checkFlag(id, meter, fw, b, nowMillis, fw.count(b));
+        }
+        return 0;
+    }
+
+    /** Sliding request count at bucket {@code b}. */
+    long requests(Meter meter, long b) {
+        Object st = state;
+        if (st instanceof long[] entries) {
+            return LightWindow.requestCount(entries, meter.bucketsPerWindow(), b);
+        }
+        if (st instanceof FullWindow fw) {
+            return fw.requestCount(b);
+        }
+        return 0;
+    }
+
+    /** Posts and requests of bucket {@code x} if still held: {posts, requests}. */
+    long[] bucket(long x) {
+        Object st = state;
+        if (st instanceof long[] entries) {
+            return new long[] {LightWindow.postsAt(entries, x), LightWindow.requestsAt(entries, x)};
+        }
+        if (st instanceof FullWindow fw) {
+            return new long[] {fw.postsAt(x), fw.requestsAt(x)};
+        }
+        return new long[2];
+    }
+
+    boolean isCompact() {
+        return state instanceof long[];
+    }
+
+    /** The bucket after which nothing of this entity can matter any more. */
+    long expiresAfterBucket(int n) {
+        Object st = state;
+        long last;
+        if (st instanceof long[] entries) {
+            last = LightWindow.lastBucket(entries);
+        } else if (st instanceof FullWindow fw) {
+            last = fw.lastActiveBucket();
+        } else {
+            return Long.MIN_VALUE;
+        }
+        long horizon = last + n;
+        Object inc = incident;
+        if (inc instanceof Open) {
+            return Long.MAX_VALUE; // kept until final: tick() or the next record finalizes it
+        } else if (inc instanceof Closed closed) {
+            horizon = Math.max(horizon, closed.end + n);
+        }
+        return horizon;
+    }
+
+    /**
+     * Retires the entity if nothing of it can matter at bucket {@code b} any more; otherwise
+     * leaves it intact and returns false (the table then keeps it).
+     */
+    boolean retireIfIdle(int n, long b) {
+        if (expiresAfterBucket(n) >= b) {
+            return false;
+        }
+        Object st = state;
+        if (st instanceof long[] entries) {
+            LightWindow.freeze(entries);
+            if (LightWindow.lastBucket(entries) + n >= b) {
+                STATE.compareAndSet(this, entries, LightWindow.thaw(entries));
+                return false;
+            }
+            return STATE.compareAndSet(this, entries, RETIRED) || state == RETIRED;
+        }
+        if (st instanceof FullWindow fw) {
+            if (fw.retireIfIdle(b - n - 1)) {
+                state = RETIRED;
+                return true;
+            }
+            return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,345 @@
+package dev.tollgate.meter;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import dev.tollgate.meter.damages.DamagesTerms;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sliding-window post meter: counts posts and requests per entity, flags every crossing of
+ * the threshold, chooses and prices damage periods (SPEC §5).
+ *
+ * <p>The record path is lock-free: one table lookup and one or two CAS on bucket words; see
+ * {@link FullWindow} and {@link LightWindow} for the protocols. Time comes from the injected
+ * {@link Clock}; {@link #tick()} must be called regularly (the gateway does it every second) so
+ * that idle entities' incidents become final on time and expired entities leave the table.
+ *
+ * <h2>Entity table</h2>
+ * A Caffeine cache without a size bound: an entity is never evicted for room, only when nothing
+ * of it can matter any more (its window, its open incident and the 24h after its last damage
+ * period are all in the past); see {@link EntityMeter#expiresAfterBucket}. Should the table ever
+ * expire an entity that a concurrent record just revived, the entity is kept aside and comes back
+ * on its next lookup, so no count is lost.
+ */
+public final class Meter {
+    private static final Logger log = LoggerFactory.getLogger(Meter.class);
+
+    private final MeterConfig config;
+    private final DamagesTerms terms;
+    private final Clock clock;
+    private final MeterListener listener;
+    private final int n;
+    private final long bucketMillis;
+    private final long promotionMark;
+    /** Absolute bucket of relative bucket 0; relative buckets keep tags within 27 bits. */
+    private final long baseBucket;
+
+    private final Cache<String, EntityMeter> entities;
+    private final ConcurrentHashMap<String, EntityMeter> revived = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, EntityMeter> openIncidents = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<Incident> finals = new ConcurrentLinkedQueue<>();
+    /** Flags so far per entity ever flagged, so that sequences go on after an entity expired. */
+    private final ConcurrentHashMap<String, Integer> sequences = new ConcurrentHashMap<>();
+    private final LongAdder lateRecords = new LongAdder();
+    private final LongAdder flags = new LongAdder();
+
+    public Meter(MeterConfig config, DamagesTerms terms, Clock clock, MeterListener listener) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.terms = Objects.requireNonNull(terms, "terms");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.listener = Objects.requireNonNull(listener, "listener");
+        this.n = config.bucketsPerWindow();
+        this.bucketMillis = config.bucketMillis();
+        this.promotionMark = Math.max(1, config.threshold() / 4);
+        this.baseBucket = config.bucketOf(clock.millis()) - 4L * n;
+        this.entities = Caffeine.newBuilder()
+                .ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()))
+                .executor(Runnable::run)
+                .expireAfter(new EntityExpiry())
+                .evictionListener(this::onExpired)
+                .build();
+    }
+
+    /** Records at the clock's current time. */
+    public long record(String entity, long posts, long requests) {
+        return record(entity, posts, requests, clock.millis());
+    }
+
+    /**
+     * Counts {@code posts} posts and {@code requests} requests for {@code entity} at
+     * {@code nowMillis}.
+     *
+     * @return the entity's sliding 24h post count after this record; -2 if the time is older than
+     *         the window (nothing is counted; see {@link #lateRecords()})
+     */
+    public long record(String entity, long posts, long requests, long nowMillis) {
+        if (posts < 0 || requests < 0) {
+            throw new IllegalArgumentException("posts: " + posts + ", requests: " + requests + " (expected: >= 0)");
+        }
+        long b = relativeBucket(nowMillis);
+        if (b < 1 || b > FullWindow.MAX_TAG - 2L * n) {
+            lateRecords.increment();
+            return FullWindow.RESULT_LATE;
+        }
+        for (;;) {
+            EntityMeter e = lookup(entity);
+            long r = e.record(entity, this, b, nowMillis, posts, requests);
+            if (r == FullWindow.RESULT_RETIRED) {
+                entities.asMap().remove(entity, e);
+                continue;
+            }
+            if (e.touchedBucket != b) {
+                // once per entity and bucket, after the record: let the table recompute the expiry
+                e.touchedBucket = b;
+                entities.getIfPresent(entity);
+            }
+            if (r == FullWindow.RESULT_LATE) {
+                lateRecords.increment();
+            }
+            return r;
+        }
+    }
+
+    private EntityMeter lookup(String entity) {
+        EntityMeter e = entities.policy().getIfPresentQuietly(entity);
+        return e != null ? e : entities.get(entity, this::create);
+    }
+
+    private EntityMeter create(String entity) {
+        EntityMeter back = revived.remove(entity);
+        return back != null ? back : new EntityMeter();
+    }
+
+    private void onExpired(String entity, EntityMeter e, RemovalCause cause) {
+        if (entity == null || e == null || cause == RemovalCause.EXPLICIT || cause == RemovalCause.REPLACED) {
+            return;
+        }
+        if (!e.retireIfIdle(n, relativeBucket(clock.millis()))) {
+            revived.put(entity, e);
+        }
+    }
+
+    /**
+     * Finalizes every incident that is due, raises the flags that finalization makes due, and lets
+     * the table drop expired entities. Call it regularly (every second).
+     */
+    public void tick() {
+        long now = clock.millis();
+        long b = relativeBucket(now);
+        openIncidents.forEach((id, e) -> e.tick(id, this, b, now));
+        entities.cleanUp();
+    }
+
+    /** The entity's sliding 24h post count now. */
+    public long posts24h(String entity) {
+        long now = clock.millis();
+        EntityMeter e = peek(entity);
+        return e == null ? 0 : Math.max(0, e.posts(entity, this, relativeBucket(now), now));
+    }
+
+    /** The entity's sliding 24h request count now. */
+    public long requests24h(String entity) {
+        EntityMeter e = peek(entity);
+        return e == null ? 0 : e.requests(this, relativeBucket(clock.millis()));
+    }
+
+    /** True while the entity has a provisional incident. */
+    public boolean flagged(String entity) {
+        EntityMeter e = peek(entity);
+        return e != null && e.hasOpenIncident();
+    }
+
+    /** True while the entity is held in the compact form. */
+    public boolean compact(String entity) {
+        EntityMeter e = peek(entity);
+        return e != null && e.isCompact();
+    }
+
+    /** Every final incident, then every provisional one as it stands now; oldest flag first. */
+    public List<Incident> incidents() {
+        List<Incident> all = new ArrayList<>(finals);
+        openIncidents.forEach((id, e) -> {
+            Incident open = e.openIncident(id, this);
+            if (open != null) {
+                all.add(open);
+            }
+        });
+        all.sort(Comparator.comparingLong(Incident::flaggedAtMillis).thenComparing(Incident::entity));
+        return all;
+    }
+
+    /** Entity ids with their sliding post counts, highest first; a scan, for the admin API. */
+    public List<EntityCount> top(int limit) {
+        long now = clock.millis();
+        long b = relativeBucket(now);
+        List<EntityCount> counts = new ArrayList<>();
+        entities.asMap().forEach((id, e) -> {
+            long posts = e.posts(id, this, b, now);
+            if (posts > 0) {
+                counts.add(new EntityCount(id, posts, e.requests(this, b), e.hasOpenIncident()));
+            }
+        });
+        counts.sort(Comparator.comparingLong(EntityCount::posts24h).reversed().thenComparing(EntityCount::id));
+        return counts.size() > limit ? List.copyOf(counts.subList(0, limit)) : counts;
+    }
+
+    /**
+     * The per-bucket counts of the last {@code 2 × window} for export, snapshots and merging
+     * into another meter's window ({@link #merge}).
+     */
+    public WindowExport export(String entity) {
+        long b = relativeBucket(clock.millis());
+        long first = b - 2L * n + 1;
+        long[] posts = new long[2 * n];
+        long[] requests = new long[2 * n];
+        EntityMeter e = peek(entity);
+        if (e != null) {
+            for (int k = 0; k < posts.length; k++) {
+                long[] pr = e.bucket(first + k);
+                posts[k] = pr[0];
+                requests[k] = pr[1];
+            }
+        }
+        return new WindowExport(entity, millisOf(first), bucketMillis, posts, requests);
+    }
+
+    /** Adds every bucket of {@code export} to this meter at its own time; returns posts counted. */
+    public long merge(WindowExport export) {
+        long merged = 0;
+        for (int k = 0; k < export.posts().length; k++) {
+            long p = export.posts()[k];
+            long r = export.requests()[k];
+            if (p != 0 || r != 0) {
+                long at = export.firstBucketMillis() + k * export.bucketMillis();
+                if (record(export.entity(), p, r, at) >= 0) {
+                    merged += p;
+                }
+            }
+        }
+        return merged;
+    }
+
+    public int entityCount() {
+        return (int) entities.estimatedSize();
+    }
+
+    public long lateRecords() {
+        return lateRecords.sum();
+    }
+
+    public long flagCount() {
+        return flags.sum();
+    }
+
+    public int openIncidentCount() {
+        return openIncidents.size();
+    }
+
+    public MeterConfig config() {
+        return config;
+    }
+
+    private EntityMeter peek(String entity) {
+        EntityMeter e = entities.policy().getIfPresentQuietly(entity);
+        return e != null ? e : revived.get(entity);
+    }
+
+    // ---- called by EntityMeter ------------------------------------------------------------
+
+    void flagged(String entity, EntityMeter e, Incident incident) {
+        flags.increment();
+        sequences.merge(entity, incident.sequence(), Math::max);
+        openIncidents.put(entity, e);
+        entities.getIfPresent(entity); // the open incident extends the entity's expiry
+        log.warn("flag: entity={} posts24h={} threshold={} at={}", entity, incident.flagCount(), config.threshold(),
+                java.time.Instant.ofEpochMilli(incident.flaggedAtMillis()));
+        listener.onFlag(incident);
+    }
+
+    void finalized(String entity, EntityMeter e, Incident incident) {
+        openIncidents.remove(entity, e);
+        finals.add(incident);
+        entities.getIfPresent(entity); // the entity may now expire in its own time
+        log.info("damage period final: entity={} period={}..{} posts={} amount={}", entity,
+                java.time.Instant.ofEpochMilli(incident.periodStartMillis()),
+                java.time.Instant.ofEpochMilli(incident.periodEndMillis()), incident.posts(), incident.amount());
+        listener.onFinal(incident);
+    }
+
+    int lastSequence(String entity) {
+        return sequences.getOrDefault(entity, 0);
+    }
+
+    int bucketsPerWindow() {
+        return n;
+    }
+
+    long threshold() {
+        return config.threshold();
+    }
+
+    long windowMillis() {
+        return config.windowMillis();
+    }
+
+    long bucketMillis() {
+        return bucketMillis;
+    }
+
+    long promotionMark() {
+        return promotionMark;
+    }
+
+    DamagesTerms terms() {
+        return terms;
+    }
+
+    long millisOf(long relativeBucket) {
+        return (relativeBucket + baseBucket) * bucketMillis;
+    }
+
+    long relativeBucket(long millis) {
+        return Math.floorDiv(millis, bucketMillis) - baseBucket;
+    }
+
+    private final class EntityExpiry implements Expiry<String, EntityMeter> {
+        @Override
+        public long expireAfterCreate(String key, EntityMeter value, long currentTime) {
+            return nanosLeft(value, currentTime);
+        }
+
+        @Override
+        public long expireAfterUpdate(String key, EntityMeter value, long currentTime, long currentDuration) {
+            return nanosLeft(value, currentTime);
+        }
+
+        @Override
+        public long expireAfterRead(String key, EntityMeter value, long currentTime, long currentDuration) {
+            return nanosLeft(value, currentTime);
+        }
+
+        private long nanosLeft(EntityMeter e, long currentNanos) {
+            long after = e.expiresAfterBucket(n);
+            if (after == Long.MIN_VALUE) {
+                return 0;
+            }
+            if (after == Long.MAX_VALUE) {
+                return Long.MAX_VALUE;
+            }
+            long expiresAtMillis = millisOf(Math.max(after, relativeBucket(TimeUnit.NANOSECONDS.toMillis(currentNanos))) + 2);
+            return TimeUnit.MILLISECONDS.toNanos(expiresAtMillis) - currentNanos;
+        }
+    }
+}
