@@ -78,6 +78,9 @@ final class EntityMeter {
                 if (r == LightWindow.RESULT_FROZEN) {
                     continue;
                 }
+                if (r == FullWindow.RESULT_LATE) {
+                    return r;
+                }
                 if (r >= 0 && r <= meter.promotionMark()) {
                     return r;
                 }

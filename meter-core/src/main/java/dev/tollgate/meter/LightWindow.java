@@ -53,8 +53,14 @@ final class LightWindow {
      * Adds to bucket {@code b} (the current bucket) and returns the count of the window that ends
      * with it, or {@link #RESULT_FROZEN} / {@link #RESULT_FULL}.
      */
-    static long record(long[] entries, int n, long b, long postCount, long requestCount) {
+    static long record(long[] entries, int n, long bucket, long postCount, long requestCount) {
         for (;;) {
+            // a clock that stepped back counts in the entity's latest bucket, as the full ring does
+            long latest = lastBucket(entries);
+            long b = Math.max(bucket, latest);
+            if (bucket <= latest - n) {
+                return FullWindow.RESULT_LATE;
+            }
             int match = -1;
             int free = -1;
             long matchWord = 0;
