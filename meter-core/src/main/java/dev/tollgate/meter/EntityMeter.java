@@ -40,8 +40,8 @@ final class EntityMeter {
 
     private volatile Object state = LightWindow.create();
     private volatile Object incident;
-    /** Last bucket in which the table's expiry was refreshed; racy by design (a hint). */
-    long touchedBucket = Long.MIN_VALUE;
+    /** The expiry horizon as of the table's last refresh; racy by design (a hint). */
+    long refreshedHorizon = Long.MIN_VALUE;
 
     /** An incident between its flag and its finalization. */
     record Open(long flagBucket, long flaggedAtMillis, long flagCount, int sequence, Closed previous) {

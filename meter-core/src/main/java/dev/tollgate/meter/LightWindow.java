@@ -55,29 +55,32 @@ final class LightWindow {
      */
     static long record(long[] entries, int n, long bucket, long postCount, long requestCount) {
         for (;;) {
-            // a clock that stepped back counts in the entity's latest bucket, as the full ring does
-            long latest = lastBucket(entries);
-            long b = Math.max(bucket, latest);
-            if (bucket <= latest - n) {
-                return FullWindow.RESULT_LATE;
-            }
             int match = -1;
             int free = -1;
             long matchWord = 0;
             long freeWord = 0;
+            long latest = 0;
             for (int i = 0; i < entries.length; i++) {
                 long w = (long) ENTRIES.getVolatile(entries, i);
                 if ((w & FROZEN) != 0) {
                     return RESULT_FROZEN;
                 }
                 long t = w >>> TAG_SHIFT;
-                if (t == b && match < 0) {
+                latest = Math.max(latest, t);
+                if (t == bucket && match < 0) {
                     match = i;
                     matchWord = w;
-                } else if ((t == 0 || t <= b - n) && free < 0) {
+                } else if ((t == 0 || t <= bucket - n) && free < 0) {
                     free = i;
                     freeWord = w;
                 }
+            }
+            if (latest > bucket) {
+                // a clock that stepped back counts in the entity's latest bucket, as the full ring does
+                if (bucket <= latest - n) {
+                    return FullWindow.RESULT_LATE;
+                }
+                return record(entries, n, latest, postCount, requestCount);
             }
             int slot;
             long old;
@@ -99,9 +102,9 @@ final class LightWindow {
             if (posts > POST_MASK || reqs > REQ_MASK) {
                 return RESULT_FULL;
             }
-            long next = (b << TAG_SHIFT) | (reqs << POST_BITS) | posts;
+            long next = (bucket << TAG_SHIFT) | (reqs << POST_BITS) | posts;
             if (ENTRIES.compareAndSet(entries, slot, old, next)) {
-                return count(entries, n, b);
+                return count(entries, n, bucket);
             }
         }
     }

@@ -43,6 +43,8 @@ public final class Meter {
     private final int n;
     private final long bucketMillis;
     private final long promotionMark;
+    /** Refresh an entity's table expiry when its horizon is less than this many buckets ahead. */
+    private final long refreshLead;
     /** Absolute bucket of relative bucket 0; relative buckets keep tags within 27 bits. */
     private final long baseBucket;
 
@@ -63,6 +65,7 @@ public final class Meter {
         this.n = config.bucketsPerWindow();
         this.bucketMillis = config.bucketMillis();
         this.promotionMark = Math.max(1, config.threshold() / 4);
+        this.refreshLead = n / 2;
         this.baseBucket = config.bucketOf(clock.millis()) - 4L * n;
         this.entities = Caffeine.newBuilder()
                 .ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()))
@@ -100,9 +103,11 @@ public final class Meter {
                 entities.asMap().remove(entity, e);
                 continue;
             }
-            if (e.touchedBucket != b) {
-                // once per entity and bucket, after the record: let the table recompute the expiry
-                e.touchedBucket = b;
+            if (b + refreshLead > e.refreshedHorizon) {
+                // Rarely (about once per half window of activity): let the table recompute the
+                // expiry. Between refreshes the table may expire an active entity early; the
+                // eviction listener then keeps it aside and it comes back on its next lookup.
+                e.refreshedHorizon = e.expiresAfterBucket(n);
                 entities.getIfPresent(entity);
             }
             if (r == FullWindow.RESULT_LATE) {
@@ -140,6 +145,13 @@ public final class Meter {
         long b = relativeBucket(now);
         openIncidents.forEach((id, e) -> e.tick(id, this, b, now));
         entities.cleanUp();
+        // entities the table expired while still active go back in, with their expiry recomputed
+        revived.forEach((id, e) -> {
+            EntityMeter present = entities.asMap().putIfAbsent(id, e);
+            if (present == null || present == e) {
+                revived.remove(id, e);
+            }
+        });
     }
 
     /** The entity's sliding 24h post count now. */
@@ -253,7 +265,12 @@ public final class Meter {
 
     private EntityMeter peek(String entity) {
         EntityMeter e = entities.policy().getIfPresentQuietly(entity);
-        return e != null ? e : revived.get(entity);
+        if (e == null) {
+            // expired by the table but perhaps still active: let the eviction listener decide
+            entities.cleanUp();
+            e = revived.get(entity);
+        }
+        return e;
     }
 
     // ---- called by EntityMeter ------------------------------------------------------------
