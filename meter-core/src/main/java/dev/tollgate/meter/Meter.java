@@ -69,7 +69,6 @@ public final class Meter {
         this.baseBucket = config.bucketOf(clock.millis()) - 4L * n;
         this.entities = Caffeine.newBuilder()
                 .ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()))
-                .executor(Runnable::run)
                 .expireAfter(new EntityExpiry())
                 .evictionListener(this::onExpired)
                 .build();
