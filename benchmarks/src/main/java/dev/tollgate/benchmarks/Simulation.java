@@ -70,7 +70,7 @@ public final class Simulation {
         clock.set(end + Duration.ofDays(1).toMillis());
         meter.tick();
         Money total = Money.zero(terms.currency());
-        System.out.printf("%n%,d records over 3 simulated days; %,d entities tracked%n", records, meter.entityCount());
+        System.out.printf("%n%,d records over 3 simulated days; %,d entities still tracked at the end%n", records, meter.entityCount());
         System.out.println("Damages:");
         for (Incident i : meter.incidents()) {
             System.out.printf("  %-8s #%d %-11s %s .. %s  %,12d posts  %12s %s%n", i.entity(), i.sequence(),
