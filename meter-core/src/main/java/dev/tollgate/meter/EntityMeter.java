@@ -276,6 +276,15 @@ final class EntityMeter {
         return new long[2];
     }
 
+    /** Posts of bucket {@code x} if still held. */
+    long postsAt(long x) {
+        Object st = state;
+        if (st instanceof long[] entries) {
+            return LightWindow.postsAt(entries, x);
+        }
+        return st instanceof FullWindow fw ? fw.postsAt(x) : 0;
+    }
+
     boolean isCompact() {
         return state instanceof long[];
     }

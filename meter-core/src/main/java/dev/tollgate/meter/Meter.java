@@ -166,6 +166,27 @@ public final class Meter {
         return e == null ? 0 : e.requests(this, relativeBucket(clock.millis()));
     }
 
+    /**
+     * Milliseconds from now until the entity's sliding post count, with no new posts, is at most
+     * {@code level}: when enough of its buckets have left the window. 0 if it already is.
+     */
+    public long millisUntilAtMost(String entity, long level) {
+        long now = clock.millis();
+        long b = relativeBucket(now);
+        EntityMeter e = peek(entity);
+        if (e == null) {
+            return 0;
+        }
+        long count = Math.max(0, e.posts(entity, this, b, now));
+        for (long x = b - n + 1; x <= b && count > level; x++) {
+            count -= e.postsAt(x);
+            if (count <= level) {
+                return Math.max(0, millisOf(x + n) - now);
+            }
+        }
+        return count <= level ? 0 : Math.max(0, millisOf(b + n) - now);
+    }
+
     /** True while the entity has a provisional incident. */
     public boolean flagged(String entity) {
         EntityMeter e = peek(entity);

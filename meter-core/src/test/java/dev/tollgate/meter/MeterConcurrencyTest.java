@@ -18,7 +18,7 @@ class MeterConcurrencyTest {
 
     @Test
     void totalsExact_underManyThreads_acrossBucketBoundariesAndPromotions() throws Exception {
-        TestClock clock = new TestClock(1_764_000_000_000L);
+        ManualClock clock = new ManualClock(1_764_000_000_000L);
         Meter meter = new Meter(MeterConfig.defaults(), DamagesTerms.standard(), clock, MeterListener.none());
         int entities = 300;
         AtomicLongArray expected = new AtomicLongArray(entities);
@@ -52,7 +52,7 @@ class MeterConcurrencyTest {
     @Test
     void exactlyOneFlag_perCrossing_whenManyThreadsCrossTogether() throws Exception {
         for (int round = 0; round < 20; round++) {
-            TestClock clock = new TestClock(1_764_000_000_000L);
+            ManualClock clock = new ManualClock(1_764_000_000_000L);
             List<Incident> flags = new CopyOnWriteArrayList<>();
             Meter meter = new Meter(new MeterConfig(1000, Duration.ofHours(24), Duration.ofMinutes(1)),
                     DamagesTerms.standard(), clock, new MeterListener() {

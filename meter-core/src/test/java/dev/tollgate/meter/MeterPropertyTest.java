@@ -47,7 +47,7 @@ class MeterPropertyTest {
         long bucket = config.bucketMillis();
         long window = config.windowMillis();
         long start = 1_764_000_000_000L + rnd.nextLong(bucket);
-        TestClock clock = new TestClock(start);
+        ManualClock clock = new ManualClock(start);
         AtomicInteger flags = new AtomicInteger();
         AtomicInteger finals = new AtomicInteger();
         Meter meter = new Meter(config, terms, clock, new MeterListener() {

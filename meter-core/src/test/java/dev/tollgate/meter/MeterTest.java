@@ -16,14 +16,14 @@ class MeterTest {
     /** A bucket boundary: 2025-11-24T16:00:00Z. */
     private static final long T0 = 1_764_000_000_000L - 1_764_000_000_000L % MINUTE;
 
-    private TestClock clock;
+    private ManualClock clock;
     private List<Incident> flags;
     private List<Incident> finals;
     private Meter meter;
 
     @BeforeEach
     void setUp() {
-        clock = new TestClock(T0);
+        clock = new ManualClock(T0);
         flags = new ArrayList<>();
         finals = new ArrayList<>();
         meter = new Meter(MeterConfig.defaults(), DamagesTerms.standard(), clock, new MeterListener() {
@@ -50,6 +50,20 @@ class MeterTest {
         assertThat(meter.posts24h("a")).as("first bucket left the window").isEqualTo(50);
         clock.set(T0 + DAY + 30 * MINUTE);
         assertThat(meter.posts24h("a")).isZero();
+    }
+
+    @Test
+    void millisUntilAtMost_isWhenEnoughBucketsLeaveTheWindow() {
+        meter.record("a", 600, 1);
+        clock.advance(2 * HOUR);
+        meter.record("a", 500, 1);
+        clock.advance(10 * MINUTE);
+        assertThat(meter.millisUntilAtMost("a", 1_100)).isZero();
+        assertThat(meter.millisUntilAtMost("a", 500)).as("the first bucket leaves at T0 + 24h").isEqualTo(DAY - 2 * HOUR - 10 * MINUTE);
+        assertThat(meter.millisUntilAtMost("a", 0)).isEqualTo(DAY - 10 * MINUTE);
+        assertThat(meter.millisUntilAtMost("nobody", 0)).isZero();
+        clock.set(T0 + DAY);
+        assertThat(meter.millisUntilAtMost("a", 500)).isZero();
     }
 
     @Test

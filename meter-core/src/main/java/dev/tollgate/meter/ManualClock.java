@@ -6,19 +6,22 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** A clock the test moves by hand. */
-final class TestClock extends Clock {
+/**
+ * A clock moved by hand: tests and simulations (the demo) control time with it instead of
+ * sleeping. UTC; safe to read and move from any thread.
+ */
+public final class ManualClock extends Clock {
     private final AtomicLong millis;
 
-    TestClock(long startMillis) {
+    public ManualClock(long startMillis) {
         this.millis = new AtomicLong(startMillis);
     }
 
-    void set(long m) {
+    public void set(long m) {
         millis.set(m);
     }
 
-    void advance(long deltaMillis) {
+    public void advance(long deltaMillis) {
         millis.addAndGet(deltaMillis);
     }
 

@@ -1,0 +1,178 @@
+package dev.tollgate.gateway;
+
+import dev.tollgate.gateway.admin.AdminServer;
+import dev.tollgate.gateway.admin.AdminToken;
+import dev.tollgate.gateway.admin.GatewayMetrics;
+import dev.tollgate.gateway.config.GatewayConfig;
+import dev.tollgate.gateway.entity.DirectoryWatcher;
+import dev.tollgate.gateway.entity.EntityResolver;
+import dev.tollgate.gateway.entity.KeyHasher;
+import dev.tollgate.gateway.entity.SeenIdentifiers;
+import dev.tollgate.gateway.proxy.ProxyServer;
+import dev.tollgate.gateway.proxy.Transport;
+import dev.tollgate.meter.Meter;
+import dev.tollgate.meter.MeterListener;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running gateway: the proxy, the admin API, the meter behind them, and the once-a-second
+ * housekeeping (finalizing incidents, expiring entities, reloading the directory).
+ */
+public final class Gateway implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+
+    private final GatewayConfig config;
+    private final Meter meter;
+    private final GatewayMetrics metrics;
+    private final DirectoryWatcher directory;
+    private final SeenIdentifiers seen = new SeenIdentifiers();
+    private final AdminToken token;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final EventLoopGroup adminGroup;
+    private final ProxyServer proxy;
+    private final AdminServer admin;
+    private final ScheduledExecutorService housekeeping;
+    private volatile boolean serving;
+    private InetSocketAddress proxyAddress;
+    private InetSocketAddress adminAddress;
+
+    /** What a gateway can be asked to do beside its configuration. */
+    public record Options(Clock clock, MeterListener listener, boolean housekeeping, int workerThreads) {
+        public static Options defaults() {
+            return new Options(Clock.systemUTC(), MeterListener.none(), true, Runtime.getRuntime().availableProcessors());
+        }
+
+        public Options withClock(Clock c) {
+            return new Options(c, listener, housekeeping, workerThreads);
+        }
+
+        public Options withListener(MeterListener l) {
+            return new Options(clock, l, housekeeping, workerThreads);
+        }
+
+        /** Without the background housekeeping thread: the caller calls {@link Gateway#tick()}. */
+        public Options manualTicks() {
+            return new Options(clock, listener, false, workerThreads);
+        }
+    }
+
+    private Gateway(GatewayConfig config, Options options) throws IOException {
+        this.config = config;
+        Files.createDirectories(config.dataDir());
+        this.metrics = new GatewayMetrics();
+        this.meter = new Meter(config.meter().meterConfig(), config.damages().terms(), options.clock(), options.listener());
+        this.directory = DirectoryWatcher.open(config.entities().directory());
+        KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());
+        EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
+        this.token = AdminToken.open(config.admin().tokenFile(), config.dataDir());
+        Transport transport = Transport.best();
+        this.boss = transport.group(1);
+        this.workers = transport.group(options.workerThreads());
+        this.adminGroup = transport.group(1);
+        this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport);
+        this.admin = new AdminServer(token, metrics, meter, directory, seen, () -> serving, transport);
+        metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
+        metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
+        metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
+        metrics.counter("tollgate_late_records_total", "Records for buckets already out of the window", meter::lateRecords);
+        metrics.counter("tollgate_directory_reloads_total", "Entity directory reloads", directory::reloads);
+        metrics.counter("tollgate_directory_rejects_total", "Entity directory files rejected", directory::rejects);
+        this.housekeeping = options.housekeeping() ? Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tollgate-housekeeping");
+            t.setDaemon(true);
+            return t;
+        }) : null;
+        log.info("transport {}, {} worker threads", transport.name(), options.workerThreads());
+    }
+
+    /** Starts a gateway: binds the proxy and the admin API. */
+    public static Gateway start(GatewayConfig config, Options options) throws IOException, InterruptedException {
+        Gateway g = new Gateway(config, options);
+        try {
+            g.proxyAddress = g.proxy.start(g.boss, g.workers);
+            g.adminAddress = g.admin.start(config.admin().listen().socketAddress(), g.adminGroup);
+        } catch (InterruptedException | RuntimeException e) {
+            g.close();
+            throw e;
+        }
+        g.serving = true;
+        if (g.housekeeping != null) {
+            g.housekeeping.scheduleAtFixedRate(g::tickQuietly, 1, 1, TimeUnit.SECONDS);
+        }
+        log.info("proxy on {} → {}; admin API on {}; mode {}", g.proxyAddress, config.upstream().url(), g.adminAddress,
+                config.meter().mode().configName());
+        return g;
+    }
+
+    /** Housekeeping: finalizes due incidents, expires idle entities, reloads a changed directory. */
+    public void tick() {
+        meter.tick();
+        directory.reloadIfChanged();
+    }
+
+    private void tickQuietly() {
+        try {
+            tick();
+        } catch (RuntimeException e) {
+            log.error("housekeeping failed; retrying in a second", e);
+        }
+    }
+
+    public Meter meter() {
+        return meter;
+    }
+
+    public GatewayMetrics metrics() {
+        return metrics;
+    }
+
+    public SeenIdentifiers seen() {
+        return seen;
+    }
+
+    public DirectoryWatcher directory() {
+        return directory;
+    }
+
+    public InetSocketAddress proxyAddress() {
+        return proxyAddress;
+    }
+
+    public InetSocketAddress adminAddress() {
+        return adminAddress;
+    }
+
+    public String adminToken() {
+        return token.value();
+    }
+
+    public GatewayConfig config() {
+        return config;
+    }
+
+    @Override
+    public void close() {
+        serving = false;
+        if (housekeeping != null) {
+            housekeeping.shutdownNow();
+        }
+        proxy.stop();
+        admin.stop();
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        adminGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        boss.terminationFuture().syncUninterruptibly();
+        workers.terminationFuture().syncUninterruptibly();
+        adminGroup.terminationFuture().syncUninterruptibly();
+    }
+}

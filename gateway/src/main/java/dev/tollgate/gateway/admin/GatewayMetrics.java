@@ -1,0 +1,93 @@
+package dev.tollgate.gateway.admin;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.function.LongSupplier;
+
+/**
+ * The gateway's Prometheus metrics (SPEC §7), in a registry of its own (no global state), written
+ * in the Prometheus text format by {@code GET /metrics}. Recording is lock-free: the client
+ * library's counters are striped adders.
+ */
+public final class GatewayMetrics {
+    /** Error kinds, the values of the {@code kind} label of {@code tollgate_errors_total}. */
+    public enum ErrorKind {
+        UPSTREAM_CONNECT, UPSTREAM_TIMEOUT, UPSTREAM_RESET, BAD_REQUEST, CLIENT_ABORT, BAD_POST_COUNT, JSON_COUNT,
+        DIRECTORY_RELOAD, LEDGER;
+
+        String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Counter requests;
+    private final Counter posts;
+    private final Counter errors;
+    private final Histogram upstreamLatency;
+    private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+
+    public GatewayMetrics() {
+        requests = Counter.builder().name("tollgate_requests_total").help("Requests answered, by outcome (forwarded, blocked, rejected, upstream_error)")
+                .labelNames("outcome", "code").register(registry);
+        posts = Counter.builder().name("tollgate_posts_total").help("Posts served to clients and metered").register(registry);
+        errors = Counter.builder().name("tollgate_errors_total").help("Errors by kind").labelNames("kind").register(registry);
+        for (ErrorKind k : ErrorKind.values()) {
+            errors.labelValues(k.label());
+        }
+        upstreamLatency = Histogram.builder().name("tollgate_upstream_latency_seconds")
+                .help("Time from sending a request upstream to its response head").classicOnly()
+                .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+                .register(registry);
+    }
+
+    public void request(String outcome, int code) {
+        requests.labelValues(outcome, Integer.toString(code)).inc();
+    }
+
+    public void posts(long n) {
+        if (n > 0) {
+            posts.inc(n);
+        }
+    }
+
+    public void error(ErrorKind kind) {
+        errors.labelValues(kind.label()).inc();
+    }
+
+    public void upstreamLatencyNanos(long nanos) {
+        upstreamLatency.observe(nanos / 1e9);
+    }
+
+    /** A gauge read when scraped. */
+    public void gauge(String name, String help, LongSupplier value) {
+        GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.getAsLong())).register(registry);
+    }
+
+    /** A counter read when scraped, for counts kept elsewhere. */
+    public void counter(String name, String help, LongSupplier value) {
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.getAsLong())).register(registry);
+    }
+
+    public String contentType() {
+        return writer.getContentType();
+    }
+
+    /** The text exposition of every metric. */
+    public byte[] scrape() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
+        try {
+            writer.write(out, registry.scrape());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+}

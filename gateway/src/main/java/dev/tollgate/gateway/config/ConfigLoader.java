@@ -1,0 +1,164 @@
+package dev.tollgate.gateway.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.tollgate.gateway.entity.Cidr;
+import dev.tollgate.meter.damages.Rounding;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads {@code tollgate.yaml} (SPEC §7) into a {@link GatewayConfig}. Unknown keys, bad values
+ * and missing files are rejected with a {@link ConfigException} naming the file and the key.
+ */
+public final class ConfigLoader {
+    static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private ConfigLoader() {
+    }
+
+    public static GatewayConfig load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file + ": no such file");
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot be read (" + e.getMessage() + ")");
+        }
+        Path base = file.toAbsolutePath().getParent();
+        return fromYaml(text, base, file.toString());
+    }
+
+    /** Parses {@code yaml}; relative paths resolve against {@code base}; {@code name} names it in errors. */
+    public static GatewayConfig fromYaml(String yaml, Path base, String name) {
+        JsonNode tree = parseYaml(yaml, name);
+        try {
+            return read(ConfigNode.root(tree, name), base);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The YAML tree of {@code text}, or a ConfigException with the line and column of the syntax error. */
+    public static JsonNode parseYaml(String text, String name) {
+        try {
+            return YAML.readTree(text);
+        } catch (JsonProcessingException e) {
+            var loc = e.getLocation();
+            String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+            throw new ConfigException(name + ": not valid YAML" + where + " (" + e.getOriginalMessage() + ")", e);
+        }
+    }
+
+    private static GatewayConfig read(ConfigNode root, Path base) {
+        HostPort listen = HostPort.parse("listen", root.string("listen", "0.0.0.0:8080"));
+
+        ConfigNode u = root.section("upstream");
+        if (!u.has("url")) {
+            throw new IllegalArgumentException("upstream.url: missing (expected: the post API's URL, e.g. http://127.0.0.1:8081)");
+        }
+        GatewayConfig.Upstream upstream = new GatewayConfig.Upstream(upstreamUrl("upstream.url", u.string("url", null)), null, 0,
+                u.duration("connectTimeout", Duration.ofSeconds(2)),
+                u.duration("responseTimeout", Duration.ofSeconds(30)),
+                u.duration("idleTimeout", Duration.ofSeconds(60)),
+                u.integer("maxIdlePerLoop", 64, 0, 100_000));
+        u.finish();
+
+        ConfigNode a = root.section("admin");
+        HostPort adminListen = HostPort.parse("admin.listen", a.string("listen", "127.0.0.1:9090"));
+        String tokenFile = a.string("tokenFile", null);
+        a.finish();
+        GatewayConfig.Admin admin = new GatewayConfig.Admin(adminListen, tokenFile == null ? null : base.resolve(tokenFile).normalize());
+
+        Path dataDir = base.resolve(root.string("dataDir", "../data")).normalize();
+
+        ConfigNode m = root.section("meter");
+        GatewayConfig.Meter meter = new GatewayConfig.Meter(
+                m.integer("threshold", 1_000_000L),
+                m.duration("window", Duration.ofHours(24)),
+                m.duration("bucket", Duration.ofMinutes(1)),
+                GatewayConfig.Mode.of(m.string("mode", "meter")));
+        m.finish();
+        meter.meterConfig(); // validates threshold, window and bucket
+
+        ConfigNode c = root.section("counting");
+        GatewayConfig.Counting counting = new GatewayConfig.Counting(c.string("postCountHeader", "X-Post-Count"), c.bool("json", true));
+        c.finish();
+
+        ConfigNode e = root.section("entities");
+        List<String> apiKeyHeaders = e.strings("apiKeyHeaders", List.of("Authorization", "X-Api-Key"));
+        String accountHeader = e.string("accountHeader", "X-Account-Id");
+        List<Cidr> trusted = new ArrayList<>();
+        for (String t : e.strings("trustedProxies", List.of("127.0.0.1/32"))) {
+            trusted.add(Cidr.parse(e.key("trustedProxies"), t));
+        }
+        int v4 = e.integer("ipv4Prefix", 24, 1, 32);
+        int v6 = e.integer("ipv6Prefix", 48, 1, 128);
+        boolean named = e.has("directory");
+        Path directory = base.resolve(e.string("directory", "entities.yaml")).normalize();
+        if (named && !Files.isRegularFile(directory)) {
+            throw new IllegalArgumentException("entities.directory: '" + directory + "' (expected: an existing file)");
+        }
+        if (!named && !Files.isRegularFile(directory)) {
+            directory = null;
+        }
+        String secret = e.string("keyHashSecretFile", null);
+        e.finish();
+        GatewayConfig.Entities entities = new GatewayConfig.Entities(apiKeyHeaders, accountHeader, trusted, v4, v6, directory,
+                secret == null ? null : base.resolve(secret).normalize());
+
+        ConfigNode d = root.section("damages");
+        GatewayConfig.Damages damages = new GatewayConfig.Damages(
+                d.string("currency", "USD"),
+                d.decimal("price", BigDecimal.valueOf(15_000)),
+                d.integer("unit", 1_000_000L),
+                Rounding.fromConfigName(d.string("rounding", "prorated")));
+        d.finish();
+        damages.terms(); // validates currency, price and unit
+
+        ConfigNode l = root.section("limits");
+        GatewayConfig.Limits limits = new GatewayConfig.Limits(
+                l.integer("maxInitialLineLength", 8192, 64, 1 << 20),
+                l.integer("maxHeaderSize", 16384, 256, 1 << 20),
+                l.integer("maxHeaderCount", 100, 1, 10_000),
+                l.integer("maxChunkSize", 65536, 256, 1 << 24),
+                l.duration("clientIdleTimeout", Duration.ofSeconds(60)));
+        l.finish();
+        root.finish();
+        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, entities, damages, limits);
+    }
+
+    static URI upstreamUrl(String key, String text) {
+        URI uri;
+        try {
+            uri = new URI(text.trim());
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException(key + ": '" + text + "' (expected: a URL such as http://127.0.0.1:8081)");
+        }
+        if (!"http".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null) {
+            throw new IllegalArgumentException(key + ": '" + text + "' (expected: an http:// URL with a host, such as http://127.0.0.1:8081;"
+                    + " TLS to the upstream is not supported, terminate it on the upstream's side)");
+        }
+        if (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/")) {
+            throw new IllegalArgumentException(key + ": '" + text + "' (expected: scheme, host and port only; paths are forwarded as requested)");
+        }
+        return uri;
+    }
+
+    static void positive(String key, Duration d) {
+        if (d == null || d.isZero() || d.isNegative()) {
+            throw new IllegalArgumentException(key + ": " + (d == null ? "missing" : Durations.format(d)) + " (expected: a positive duration)");
+        }
+    }
+}

@@ -1,0 +1,473 @@
+package dev.tollgate.gateway.proxy;
+
+import dev.tollgate.gateway.admin.GatewayMetrics.ErrorKind;
+import dev.tollgate.gateway.counting.PostCounter;
+import dev.tollgate.gateway.entity.Resolution;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request and its response, from the moment the request head is accepted until the response
+ * is forwarded in full (or the exchange fails). Lives on the client connection's event loop, as
+ * does its upstream connection, so nothing here needs a lock.
+ *
+ * <h2>Flow and backpressure</h2>
+ * Both channels read only on demand ({@code AUTO_READ} off). A request body part is written
+ * upstream and the client is read again when that write succeeds; a response part is written to
+ * the client and the upstream is read again when that write succeeds. So at most one read's worth
+ * of bytes is in flight each way, whatever the speeds of the two ends.
+ *
+ * <h2>Charging</h2>
+ * Posts are charged once per exchange: when the last byte of a 2xx response was written to the
+ * client, the response's count (trusted header, else the streaming JSON count); when the exchange
+ * breaks mid-response, the posts whose bytes had been written (SPEC §3), counted from the JSON
+ * stream even when the upstream's header gave the total (a non-JSON body cut short is charged
+ * nothing: no byte can be tied to a post). Nothing is charged for a response the client never
+ * received (502, 504).
+ */
+final class Exchange {
+    private enum State { CONNECTING, AWAITING_HEAD, STREAMING, DONE }
+
+    private final FrontendHandler front;
+    private final ChannelHandlerContext client;
+    private final ProxyContext px;
+    private final HttpRequest request;
+    private final Resolution who;
+    private final long countBefore;
+    private final boolean head;
+    private final boolean hasBody;
+    private final boolean clientKeepAlive;
+    private final ArrayDeque<HttpContent> held = new ArrayDeque<>();
+
+    private State state = State.CONNECTING;
+    private Channel upstream;
+    private boolean reused;
+    private int attempts;
+    private boolean requestDone;
+    private boolean requestSent;
+    private boolean bodyWritten;
+    private long sentNanos;
+    private ScheduledFuture<?> responseTimeout;
+
+    private int status;
+    private boolean closeClient;
+    private boolean upstreamKeepAlive;
+    private long headerPosts = -1;
+    private PostCounter counter;
+    private long confirmedPosts;
+    private boolean charged;
+
+    Exchange(FrontendHandler front, ChannelHandlerContext client, ProxyContext px, HttpRequest request, Resolution who,
+            long countBefore, boolean head, boolean hasBody, boolean clientKeepAlive) {
+        this.front = front;
+        this.client = client;
+        this.px = px;
+        this.request = request;
+        this.who = who;
+        this.countBefore = countBefore;
+        this.head = head;
+        this.hasBody = hasBody;
+        this.clientKeepAlive = clientKeepAlive;
+    }
+
+    boolean requestDone() {
+        return requestDone;
+    }
+
+    // ---- request side ---------------------------------------------------------------------
+
+    void start() {
+        attempts++;
+        UpstreamPool pool = px.pool(client.executor());
+        Channel pooled = pool.poll();
+        if (pooled != null) {
+            attach(pooled, true);
+            return;
+        }
+        var up = px.config.upstream();
+        new Bootstrap()
+                .group(client.channel().eventLoop())
+                .channel(px.transport.socketChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, up.connectTimeout().toMillis()))
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, up.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                        ch.pipeline().addLast("http", new HttpClientCodec(8192, 65536, px.config.limits().maxChunkSize()));
+                        ch.pipeline().addLast("backend", new BackendHandler(pool));
+                    }
+                })
+                .connect(up.host(), up.port())
+                .addListener((ChannelFuture f) -> {
+                    if (state == State.DONE) {
+                        f.channel().close();
+                    } else if (f.isSuccess()) {
+                        attach(f.channel(), false);
+                    } else {
+                        boolean timeout = f.cause() instanceof ConnectTimeoutException;
+                        px.metrics.error(timeout ? ErrorKind.UPSTREAM_TIMEOUT : ErrorKind.UPSTREAM_CONNECT);
+                        failBeforeResponse(timeout ? HttpResponseStatus.GATEWAY_TIMEOUT : HttpResponseStatus.BAD_GATEWAY,
+                                timeout ? "the post API did not accept a connection in time" : "the post API cannot be reached");
+                    }
+                });
+    }
+
+    private void attach(Channel ch, boolean wasPooled) {
+        upstream = ch;
+        reused = wasPooled;
+        ch.pipeline().get(BackendHandler.class).exchange = this;
+        state = State.AWAITING_HEAD;
+        sentNanos = System.nanoTime();
+        ch.write(request).addListener(this::upstreamWrite);
+        HttpContent c;
+        while ((c = held.poll()) != null) {
+            writeBody(c);
+        }
+        ch.flush();
+        if (requestDone && !requestSent) {
+            requestSent = true;
+            armResponseTimeout();
+        }
+        ch.read();
+        if (!requestDone) {
+            front.readMore();
+        }
+    }
+
+    /** A part of the request body from the client. */
+    void requestContent(HttpContent c) {
+        if (c instanceof LastHttpContent) {
+            requestDone = true;
+        }
+        if (state == State.DONE) {
+            c.release();
+            return;
+        }
+        if (upstream == null) {
+            held.add(c);
+            return;
+        }
+        writeBody(c);
+        upstream.flush();
+        if (requestDone && !requestSent) {
+            requestSent = true;
+            armResponseTimeout();
+        }
+    }
+
+    private void writeBody(HttpContent c) {
+        boolean last = c instanceof LastHttpContent;
+        if (c.content().isReadable()) {
+            bodyWritten = true;
+        }
+        upstream.write(c).addListener((ChannelFuture f) -> {
+            upstreamWrite(f);
+            if (f.isSuccess() && !last && state != State.DONE) {
+                front.readMore();
+            }
+        });
+    }
+
+    private void upstreamWrite(io.netty.util.concurrent.Future<? super Void> f) {
+        if (!f.isSuccess() && state != State.DONE && f.cause() != null) {
+            upstream.close(); // channelInactive → upstreamClosed decides: retry, 502, or abort
+        }
+    }
+
+    private void armResponseTimeout() {
+        long ms = px.config.upstream().responseTimeout().toMillis();
+        responseTimeout = client.executor().schedule(() -> {
+            if (state == State.AWAITING_HEAD) {
+                px.metrics.error(ErrorKind.UPSTREAM_TIMEOUT);
+                detachUpstream(false);
+                failBeforeResponse(HttpResponseStatus.GATEWAY_TIMEOUT, "the post API did not answer within " + ms + " ms");
+            }
+        }, ms, TimeUnit.MILLISECONDS);
+    }
+
+    // ---- response side --------------------------------------------------------------------
+
+    void fromUpstream(Object msg) {
+        if (state == State.DONE) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpResponse r) {
+            if (!responseHead(r)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+        }
+        if (msg instanceof HttpContent c) {
+            if (state != State.STREAMING) {
+                c.release();
+                upstream.read();
+                return;
+            }
+            responseContent(c);
+        }
+    }
+
+    /** @return false if the message was consumed here (interim or bad response). */
+    private boolean responseHead(HttpResponse r) {
+        if (r.decoderResult().isFailure()) {
+            px.metrics.error(ErrorKind.UPSTREAM_RESET);
+            detachUpstream(false);
+            failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, "the post API sent a malformed response");
+            return false;
+        }
+        if (r.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL) {
+            if (r.status().code() == 101) {
+                detachUpstream(false);
+                failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, "the post API switched protocols, which this gateway does not forward");
+                return false;
+            }
+            upstream.read(); // 100 Continue and other interim responses are not forwarded
+            return false;
+        }
+        cancelTimeout();
+        px.metrics.upstreamLatencyNanos(System.nanoTime() - sentNanos);
+        status = r.status().code();
+        upstreamKeepAlive = HttpUtil.isKeepAlive(r);
+        HttpHeaders h = r.headers();
+        String countHeader = h.get(px.postCountHeader);
+        if (countHeader != null) {
+            h.remove(px.postCountHeader);
+            headerPosts = parseCount(countHeader);
+        }
+        boolean emptyBody = head || status == 204 || status == 304;
+        if (emptyBody) {
+            headerPosts = -1; // no post reaches the client in a response without a body
+        }
+        boolean hadLength = h.contains(HttpHeaderNames.CONTENT_LENGTH) && !HttpUtil.isTransferEncodingChunked(r);
+        ProxyHeaders.removeHopByHop(h);
+        ProxyHeaders.addVia(h, r.protocolVersion().text());
+        px.enforcement.addHeaders(h, who.entity(), countBefore);
+        HttpVersion clientVersion = request.protocolVersion();
+        if (!emptyBody && !hadLength) {
+            h.remove(HttpHeaderNames.CONTENT_LENGTH);
+            if (front.clientIsHttp11()) {
+                h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            } else {
+                closeClient = true; // an HTTP/1.0 client learns the end of the body from the close
+            }
+        }
+        if (!clientKeepAlive || closeClient) {
+            closeClient = true;
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (!front.clientIsHttp11()) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        if (status >= 200 && status < 300 && px.countJson && !emptyBody
+                && PostCounter.isJson(h.get(HttpHeaderNames.CONTENT_TYPE))) {
+            counter = new PostCounter();
+        }
+        state = State.STREAMING;
+        front.answeringHead(head);
+        client.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h)).addListener(this::clientWrite);
+        return true;
+    }
+
+    private long parseCount(String v) {
+        try {
+            long n = Long.parseLong(v.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // counted below
+        }
+        px.metrics.error(ErrorKind.BAD_POST_COUNT);
+        return -1;
+    }
+
+    private void responseContent(HttpContent c) {
+        boolean last = c instanceof LastHttpContent;
+        ByteBuf buf = c.content();
+        if (counter != null && buf.isReadable()) {
+            if (buf.nioBufferCount() == 1) {
+                counter.feed(buf.nioBuffer());
+            } else {
+                for (ByteBuffer b : buf.nioBuffers()) {
+                    counter.feed(b);
+                }
+            }
+        }
+        if (counter != null && last) {
+            counter.end();
+        }
+        long forwardedSoFar = counter == null ? 0 : counter.forwarded();
+        client.writeAndFlush(c).addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                clientWrite(f);
+                return;
+            }
+            confirmedPosts = forwardedSoFar;
+            if (last) {
+                responseDone();
+            } else if (state == State.STREAMING) {
+                upstream.read();
+            }
+        });
+    }
+
+    private void clientWrite(io.netty.util.concurrent.Future<? super Void> f) {
+        if (!f.isSuccess()) {
+            clientClosed();
+        } else if (state == State.STREAMING) {
+            upstream.read();
+        }
+    }
+
+    private void responseDone() {
+        if (state == State.DONE) {
+            return;
+        }
+        long posts = 0;
+        if (status >= 200 && status < 300) {
+            if (headerPosts >= 0) {
+                posts = headerPosts;
+            } else if (counter != null) {
+                posts = counter.complete();
+                if (counter.broken()) {
+                    px.metrics.error(ErrorKind.JSON_COUNT);
+                }
+            }
+        }
+        charge(posts);
+        px.metrics.request("forwarded", status);
+        state = State.DONE;
+        detachUpstream(upstreamKeepAlive && requestSent);
+        front.exchangeDone(!closeClient);
+    }
+
+    private void charge(long posts) {
+        if (charged) {
+            return;
+        }
+        charged = true;
+        px.meter.record(who.entity(), posts, 1);
+        px.metrics.posts(posts);
+        px.seen.note(who);
+    }
+
+    // ---- failures -------------------------------------------------------------------------
+
+    /** The upstream connection closed while serving this exchange. */
+    void upstreamClosed() {
+        if (state == State.DONE) {
+            return;
+        }
+        upstream = null;
+        if (state == State.STREAMING) {
+            px.metrics.error(ErrorKind.UPSTREAM_RESET);
+            abort();
+            front.closeNow();
+            return;
+        }
+        cancelTimeout();
+        if (reused && attempts == 1 && !bodyWritten) {
+            // a pooled connection the upstream had closed meanwhile: once more on a fresh one
+            state = State.CONNECTING;
+            requestSent = false;
+            start();
+            return;
+        }
+        px.metrics.error(ErrorKind.UPSTREAM_RESET);
+        failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, "the post API closed the connection before answering");
+    }
+
+    /** The client went away or a write to it failed. */
+    void clientClosed() {
+        if (state == State.DONE) {
+            return;
+        }
+        px.metrics.error(ErrorKind.CLIENT_ABORT);
+        abort();
+    }
+
+    private void abort() {
+        boolean delivered = state == State.STREAMING && status >= 200 && status < 300;
+        long posts = 0;
+        if (delivered && counter != null) {
+            // the posts whose bytes reached the client; a trusted count caps it but cannot place posts in bytes
+            posts = headerPosts >= 0 ? Math.min(headerPosts, confirmedPosts) : confirmedPosts;
+        }
+        if (state == State.STREAMING) {
+            charge(posts);
+            px.metrics.request("aborted", status);
+        }
+        state = State.DONE;
+        cancelTimeout();
+        detachUpstream(false);
+        releaseHeld();
+    }
+
+    private void failBeforeResponse(HttpResponseStatus s, String detail) {
+        if (state == State.DONE) {
+            return;
+        }
+        state = State.DONE;
+        cancelTimeout();
+        releaseHeld();
+        px.metrics.request("upstream_error", s.code());
+        front.exchangeFailed(s, detail, !requestDone);
+    }
+
+    private void detachUpstream(boolean reusable) {
+        Channel ch = upstream;
+        upstream = null;
+        if (ch == null) {
+            return;
+        }
+        BackendHandler b = ch.pipeline().get(BackendHandler.class);
+        if (b != null) {
+            b.exchange = null;
+        }
+        if (reusable) {
+            px.pool(client.executor()).offer(ch);
+        } else {
+            ch.close();
+        }
+    }
+
+    private void cancelTimeout() {
+        if (responseTimeout != null) {
+            responseTimeout.cancel(false);
+            responseTimeout = null;
+        }
+    }
+
+    private void releaseHeld() {
+        HttpContent c;
+        while ((c = held.poll()) != null) {
+            c.release();
+        }
+    }
+}

@@ -1,0 +1,252 @@
+package dev.tollgate.gateway.proxy;
+
+import dev.tollgate.gateway.admin.GatewayMetrics.ErrorKind;
+import dev.tollgate.gateway.entity.Resolution;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client side of a connection: checks each request, resolves its entity, applies the
+ * enforcement mode and hands it to an {@link Exchange}. One exchange at a time; requests the client
+ * pipelines meanwhile wait in order. Runs on the connection's event loop only.
+ */
+final class FrontendHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
+
+    private final ProxyContext px;
+    private final ProxyResponseEncoder encoder;
+    private final ArrayDeque<Object> pipelined = new ArrayDeque<>();
+    private ChannelHandlerContext ctx;
+    private Exchange current;
+    private boolean http11 = true;
+    private boolean closing;
+
+    FrontendHandler(ProxyContext px, ProxyResponseEncoder encoder) {
+        this.px = px;
+        this.encoder = encoder;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        ctx.read();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (closing) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (current != null && (current.requestDone() || msg instanceof HttpRequest) || !pipelined.isEmpty()) {
+            pipelined.add(msg); // a pipelined request: served when the one before it is done
+            return;
+        }
+        dispatch(msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        // reads are driven by the exchange; nothing to do here
+    }
+
+    private void dispatch(Object msg) {
+        if (msg instanceof HttpRequest req) {
+            try {
+                startRequest(req);
+            } finally {
+                if (msg instanceof HttpContent c && current == null) {
+                    c.release(); // an invalid message the decoder produced as a full request
+                } else if (msg instanceof HttpContent c) {
+                    current.requestContent(c);
+                }
+            }
+        } else if (msg instanceof HttpContent c) {
+            if (current == null) {
+                c.release(); // the rest of a body whose request was refused
+            } else {
+                current.requestContent(c);
+            }
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void startRequest(HttpRequest req) {
+        http11 = req.protocolVersion().minorVersion() >= 1;
+        RequestChecks.Refusal refusal = RequestChecks.check(req, px.config.limits().maxHeaderCount());
+        if (refusal != null) {
+            px.metrics.error(ErrorKind.BAD_REQUEST);
+            px.metrics.request("rejected", refusal.status().code());
+            log.debug("refused {} {}: {}", req.method(), req.uri(), refusal.detail());
+            respondAndClose(refusal.status(), refusal.detail(), null);
+            return;
+        }
+        HttpHeaders h = req.headers();
+        InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
+        Resolution who = px.resolver.resolve(name -> ProxyHeaders.joined(h, name), peer.getAddress());
+        long count = px.enforcement.countFor(who.entity());
+        boolean keepAlive = HttpUtil.isKeepAlive(req);
+        boolean chunked = HttpUtil.isTransferEncodingChunked(req);
+        boolean hasBody = chunked || HttpUtil.getContentLength(req, 0L) > 0;
+        if (px.enforcement.blocks(count)) {
+            px.meter.record(who.entity(), 0, 1);
+            px.seen.note(who);
+            px.metrics.request("blocked", 429);
+            HttpHeaders extra = new io.netty.handler.codec.http.DefaultHttpHeaders();
+            extra.set(HttpHeaderNames.RETRY_AFTER, px.enforcement.retryAfterSeconds(who.entity()));
+            px.enforcement.addHeaders(extra, who.entity(), count);
+            String detail = "more than " + px.meter.config().threshold() + " posts in the last 24 hours for " + who.entity();
+            if (hasBody || !keepAlive) {
+                respondAndClose(HttpResponseStatus.TOO_MANY_REQUESTS, detail, extra);
+            } else {
+                FullHttpResponse r = Problem.response(ctx.alloc(), HttpResponseStatus.TOO_MANY_REQUESTS, detail);
+                r.headers().add(extra);
+                current = null;
+                answeringHead(req.method().equals(HttpMethod.HEAD));
+                ctx.writeAndFlush(r).addListener((ChannelFutureListener) f -> exchangeDone(true));
+            }
+            return;
+        }
+        boolean expectContinue = h.contains(HttpHeaderNames.EXPECT);
+        ProxyHeaders.removeHopByHop(h);
+        h.remove(HttpHeaderNames.EXPECT);
+        if (chunked) {
+            HttpUtil.setTransferEncodingChunked(req, true);
+        }
+        ProxyHeaders.addForwarding(h, peer.getAddress().getHostAddress(), req.protocolVersion().text());
+        req.setProtocolVersion(HttpVersion.HTTP_1_1);
+        if (expectContinue && hasBody) {
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
+        }
+        current = new Exchange(this, ctx, px, req, who, count, req.method().equals(HttpMethod.HEAD), hasBody, keepAlive);
+        current.start();
+    }
+
+    // ---- called by the exchange -----------------------------------------------------------
+
+    boolean clientIsHttp11() {
+        return http11;
+    }
+
+    void answeringHead(boolean head) {
+        encoder.answeringHead = head;
+    }
+
+    void readMore() {
+        if (!closing) {
+            ctx.read();
+        }
+    }
+
+    /** The response went out in full; serve the next request or close. */
+    void exchangeDone(boolean keepAlive) {
+        current = null;
+        if (!keepAlive || closing) {
+            closeNow();
+            return;
+        }
+        Object m;
+        while (!closing && (m = pipelined.peek()) != null
+                && !(current != null && (current.requestDone() || m instanceof HttpRequest))) {
+            pipelined.poll();
+            dispatch(m);
+        }
+        if (current == null && pipelined.isEmpty() && !closing) {
+            ctx.read();
+        }
+    }
+
+    /** The exchange failed before any response byte: answer with a problem. */
+    void exchangeFailed(HttpResponseStatus status, String detail, boolean mustClose) {
+        current = null;
+        if (mustClose || closing) {
+            respondAndClose(status, detail, null);
+            return;
+        }
+        answeringHead(false);
+        ctx.writeAndFlush(Problem.response(ctx.alloc(), status, detail)).addListener((ChannelFutureListener) f -> {
+            if (f.isSuccess()) {
+                exchangeDone(true);
+            } else {
+                closeNow();
+            }
+        });
+    }
+
+    void closeNow() {
+        closing = true;
+        releasePipelined();
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void respondAndClose(HttpResponseStatus status, String detail, HttpHeaders extra) {
+        closing = true;
+        releasePipelined();
+        FullHttpResponse r = Problem.response(ctx.alloc(), status, detail);
+        if (extra != null) {
+            r.headers().add(extra);
+        }
+        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        answeringHead(false);
+        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    // ---- connection events ----------------------------------------------------------------
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closing = true;
+        releasePipelined();
+        Exchange x = current;
+        current = null;
+        if (x != null) {
+            x.clientClosed();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            if (current == null) {
+                closeNow(); // an idle keep-alive connection
+            } else if (!current.requestDone()) {
+                respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request was not sent in time", null);
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("client connection {} failed: {}", ctx.channel(), cause.toString());
+        ctx.close();
+    }
+
+    private void releasePipelined() {
+        Object m;
+        while ((m = pipelined.poll()) != null) {
+            ReferenceCountUtil.release(m);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package dev.tollgate.gateway.proxy;
+
+import dev.tollgate.gateway.admin.GatewayMetrics;
+import dev.tollgate.gateway.config.GatewayConfig;
+import dev.tollgate.gateway.entity.EntityResolver;
+import dev.tollgate.gateway.entity.SeenIdentifiers;
+import dev.tollgate.meter.Meter;
+import io.netty.util.concurrent.EventExecutor;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** What every connection of one gateway shares: configuration, meter, resolver, metrics, upstream pools. */
+final class ProxyContext {
+    final GatewayConfig config;
+    final Meter meter;
+    final EntityResolver resolver;
+    final SeenIdentifiers seen;
+    final GatewayMetrics metrics;
+    final Transport transport;
+    final Enforcement enforcement;
+    final String postCountHeader;
+    final boolean countJson;
+    private final ConcurrentHashMap<EventExecutor, UpstreamPool> pools = new ConcurrentHashMap<>();
+
+    ProxyContext(GatewayConfig config, Meter meter, EntityResolver resolver, SeenIdentifiers seen, GatewayMetrics metrics,
+            Transport transport) {
+        this.config = config;
+        this.meter = meter;
+        this.resolver = resolver;
+        this.seen = seen;
+        this.metrics = metrics;
+        this.transport = transport;
+        this.enforcement = new Enforcement(config.meter().mode(), meter);
+        this.postCountHeader = config.counting().postCountHeader();
+        this.countJson = config.counting().json();
+    }
+
+    /** The idle upstream connections of {@code loop}; call from that loop only. */
+    UpstreamPool pool(EventExecutor loop) {
+        return pools.computeIfAbsent(loop, l -> new UpstreamPool(config.upstream().maxIdlePerLoop()));
+    }
+
+    int idleUpstreamConnections() {
+        int n = 0;
+        for (UpstreamPool p : pools.values()) {
+            n += p.size();
+        }
+        return n;
+    }
+}

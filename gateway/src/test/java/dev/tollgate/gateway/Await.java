@@ -1,0 +1,25 @@
+package dev.tollgate.gateway;
+
+import java.util.function.LongSupplier;
+
+/**
+ * Waits for an effect the gateway produces on its own thread (a charge lands just after the
+ * response's last byte was written). Not a sleep: it returns as soon as the value is there, and
+ * fails with the value seen if it never is.
+ */
+final class Await {
+    private Await() {
+    }
+
+    static void value(LongSupplier actual, long expected, String what) {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        long seen;
+        while ((seen = actual.getAsLong()) != expected) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(what + ": expected " + expected + " but was " + seen);
+            }
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+    }
+}
