@@ -94,6 +94,10 @@ final class Exchange {
         this.clientKeepAlive = clientKeepAlive;
     }
 
+    boolean responseStarted() {
+        return state == State.STREAMING;
+    }
+
     boolean requestDone() {
         return requestDone;
     }
@@ -401,6 +405,17 @@ final class Exchange {
         }
         px.metrics.error(ErrorKind.UPSTREAM_RESET);
         failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, "the post API closed the connection before answering");
+    }
+
+    /** The request body turned out malformed: drop the upstream connection mid-request. */
+    void requestBroken() {
+        if (state == State.DONE) {
+            return;
+        }
+        state = State.DONE;
+        cancelTimeout();
+        releaseHeld();
+        detachUpstream(false);
     }
 
     /** The client went away or a write to it failed. */

@@ -83,6 +83,22 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         } else if (msg instanceof HttpContent c) {
             if (current == null) {
                 c.release(); // the rest of a body whose request was refused
+            } else if (c.decoderResult().isFailure()) {
+                // a malformed body (a bad chunk): the upstream's connection is cut, so it never
+                // sees a complete request, and the client is told
+                Throwable cause = c.decoderResult().cause();
+                c.release();
+                Exchange x = current;
+                current = null;
+                boolean answering = x.responseStarted();
+                x.requestBroken();
+                px.metrics.error(ErrorKind.BAD_REQUEST);
+                px.metrics.request("rejected", 400);
+                if (answering) {
+                    closeNow(); // a response is already on its way: cutting it is all that is left
+                    return;
+                }
+                respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request body: " + (cause == null ? "unreadable" : cause.getMessage()), null);
             } else {
                 current.requestContent(c);
             }
