@@ -41,18 +41,16 @@ final class AdminViews {
     ObjectNode one(String id) {
         ObjectNode e = entity(id, meter.posts24h(id), meter.requests24h(id), meter.flagged(id), meter.incidents());
         WindowExport x = meter.export(id);
-        long perHour = Math.max(1, 3_600_000 / x.bucketMillis());
-        ArrayNode hourly = e.putArray("hourly");
-        for (int from = 0; from < x.posts().length; from += (int) perHour) {
-            long p = 0;
-            long r = 0;
-            for (int k = from; k < Math.min(x.posts().length, from + perHour); k++) {
-                p += x.posts()[k];
-                r += x.requests()[k];
-            }
-            hourly.addObject().put("start", Instant.ofEpochMilli(x.firstBucketMillis() + from * x.bucketMillis()).toString())
-                    .put("posts", p).put("requests", r);
+        java.util.TreeMap<Long, long[]> hours = new java.util.TreeMap<>();
+        for (int k = 0; k < x.posts().length; k++) {
+            long start = Math.floorDiv(x.firstBucketMillis() + k * x.bucketMillis(), 3_600_000L) * 3_600_000L;
+            long[] pr = hours.computeIfAbsent(start, h -> new long[2]);
+            pr[0] += x.posts()[k];
+            pr[1] += x.requests()[k];
         }
+        ArrayNode hourly = e.putArray("hourly");
+        hours.forEach((start, pr) -> hourly.addObject().put("start", Instant.ofEpochMilli(start).toString())
+                .put("posts", pr[0]).put("requests", pr[1]));
         return e;
     }
 
