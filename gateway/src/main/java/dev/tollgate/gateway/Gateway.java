@@ -144,6 +144,11 @@ public final class Gateway implements AutoCloseable {
         return directory;
     }
 
+    /** Requests recorded in the meter so far (served, cut short or blocked). */
+    public long meteredRequests() {
+        return proxy.meteredRequests();
+    }
+
     public InetSocketAddress proxyAddress() {
         return proxyAddress;
     }

@@ -377,6 +377,7 @@ final class Exchange {
         }
         charged = true;
         px.meter.record(who.entity(), posts, 1);
+        px.charged.increment();
         px.metrics.posts(posts);
         px.seen.note(who);
     }

@@ -126,6 +126,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         boolean hasBody = chunked || HttpUtil.getContentLength(req, 0L) > 0;
         if (px.enforcement.blocks(count)) {
             px.meter.record(who.entity(), 0, 1);
+            px.charged.increment();
             px.seen.note(who);
             px.metrics.request("blocked", 429);
             HttpHeaders extra = new io.netty.handler.codec.http.DefaultHttpHeaders();

@@ -20,6 +20,8 @@ final class ProxyContext {
     final String postCountHeader;
     final boolean countJson;
     private final ConcurrentHashMap<EventExecutor, UpstreamPool> pools = new ConcurrentHashMap<>();
+    /** Exchanges whose charge was recorded (forwarded, aborted or blocked). */
+    final java.util.concurrent.atomic.LongAdder charged = new java.util.concurrent.atomic.LongAdder();
 
     ProxyContext(GatewayConfig config, Meter meter, EntityResolver resolver, SeenIdentifiers seen, GatewayMetrics metrics,
             Transport transport) {

@@ -62,6 +62,11 @@ public final class ProxyServer {
         return (InetSocketAddress) server.localAddress();
     }
 
+    /** Requests whose posts and request were recorded in the meter, so far. */
+    public long meteredRequests() {
+        return px.charged.sum();
+    }
+
     public void stop() {
         if (server != null) {
             server.close().syncUninterruptibly();
