@@ -61,6 +61,7 @@ class AdminApiTest {
     void entitiesAndIncidents_withTheSpecFieldNames() throws Exception {
         try (GatewayFixture f = new GatewayFixture(dir, PostApiServer.Options.defaults(), "meter:\n  threshold: 150\n")) {
             f.get("/2/tweets/search/recent?max_results=100");
+            Await.value(() -> f.posts(ME), 100, "charged before the clock moves");
             f.clock.advance(HOUR);
             f.get("/2/tweets/search/recent?max_results=100");
             f.get("/2/tweets/search/recent?max_results=10", "X-Forwarded-For", "203.0.113.5");
@@ -91,6 +92,7 @@ class AdminApiTest {
             assertThat(one.get("hourly")).hasSize(49);
             assertThat(f.admin("/api/v1/entities/nobody").statusCode()).isEqualTo(404);
 
+            Await.value(f.gateway::meteredRequests, 3, "all charged before the clock moves");
             f.clock.advance(24 * HOUR);
             f.gateway.tick();
             JsonNode incidents = JSON.readTree(f.admin("/api/v1/incidents?from=2026-11-24&to=2026-11-25").body());

@@ -43,6 +43,7 @@ class EnforcementTest {
             RawHttp.Response first = c.exchange(page(60));
             assertThat(first.header("RateLimit-Policy")).isEqualTo("\"posts-24h\";q=100;w=86400");
             assertThat(first.header("RateLimit")).isEqualTo("\"posts-24h\";r=100;t=0");
+            Await.value(() -> f.posts(ME), 60, "charged before the clock moves");
             f.clock.advance(HOUR);
             RawHttp.Response second = c.exchange(page(60));
             assertThat(second.header("RateLimit")).isEqualTo("\"posts-24h\";r=40;t=" + (23 * 3600));
@@ -58,6 +59,7 @@ class EnforcementTest {
         try (GatewayFixture f = new GatewayFixture(dir, PostApiServer.Options.defaults(), "meter:\n  threshold: 100\n  mode: block\n");
              RawHttp c = f.raw()) {
             assertThat(c.exchange(page(60)).status()).isEqualTo(200);
+            Await.value(() -> f.posts(ME), 60, "charged before the clock moves");
             f.clock.advance(HOUR);
             assertThat(c.exchange(page(60)).status()).as("the crossing request itself is served").isEqualTo(200);
             Await.value(() -> f.posts(ME), 120, "posts");
@@ -71,6 +73,7 @@ class EnforcementTest {
             assertThat(f.upstream.requests()).as("a blocked request is not forwarded").isEqualTo(upstreamBefore);
             // the connection stays usable and the block is still there
             assertThat(c.exchange(page(10)).status()).isEqualTo(429);
+            Await.value(() -> f.requests(ME), 4, "blocked requests are counted as requests");
 
             f.clock.advance(23 * HOUR);
             assertThat(c.exchange(page(10)).status()).as("the first page left the window: 60 posts").isEqualTo(200);

@@ -190,4 +190,24 @@ class ProxyFaultTest {
         }
         Await.value(() -> gateway.meter().posts24h(ME), 3, "posts");
     }
+
+    @Test
+    void noContentAndNotModified_passThroughWithoutBodies_andTheConnectionGoesOn() throws Exception {
+        upstream = new ScriptedUpstream();
+        upstream.then(ScriptedUpstream.respond("HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"));
+        upstream.then(ScriptedUpstream.respond("HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n\r\n"));
+        upstream.then(ScriptedUpstream.json(page(3)));
+        start(upstream.url(), "");
+        try (RawHttp c = client()) {
+            RawHttp.Response noContent = c.exchange(RawHttp.get("/a"));
+            assertThat(noContent.status()).isEqualTo(204);
+            assertThat(noContent.header("Transfer-Encoding")).isNull();
+            RawHttp.Response notModified = c.exchange(RawHttp.get("/b", "If-None-Match: \"v1\""));
+            assertThat(notModified.status()).isEqualTo(304);
+            assertThat(notModified.header("ETag")).isEqualTo("\"v1\"");
+            assertThat(c.exchange(RawHttp.get("/c")).text()).contains("\"result_count\":3");
+        }
+        Await.value(() -> gateway.meter().posts24h(ME), 3, "only the page carried posts");
+        assertThat(upstream.received.get(1).header("If-None-Match")).isEqualTo("\"v1\"");
+    }
 }

@@ -1,0 +1,27 @@
+package dev.tollgate.gateway;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.lang.reflect.Proxy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/** The leak check would fail a test that leaks: proven by leaking on purpose. */
+class LeakCheckTest {
+    @Test
+    void aBufferNeverReleased_failsTheTest() {
+        LeakCheck check = new LeakCheck();
+        ExtensionContext context = (ExtensionContext) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {ExtensionContext.class}, (proxy, method, args) -> method.getName().equals("getDisplayName") ? "leaky" : null);
+        check.beforeAll(context);
+        leak();
+        assertThatThrownBy(() -> check.afterEach(context)).isInstanceOf(AssertionError.class).hasMessageContaining("leaked");
+    }
+
+    private static void leak() {
+        ByteBuf b = PooledByteBufAllocator.DEFAULT.buffer(64);
+        b.writeLong(42); // and never released
+    }
+}
