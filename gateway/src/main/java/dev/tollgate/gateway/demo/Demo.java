@@ -247,7 +247,7 @@ public final class Demo {
         if (r.incidents().isEmpty()) {
             out.println("  no entity crossed the threshold");
         }
-        out.printf("  %-10s %111s%n", "total", total);
+        out.printf("  %-10s %104s%n", "total", total);
         out.println();
         out.printf("ScrapeCo was seen as %d identifiers, joined into one entity: %s%n", r.scraperIdentifiers().size(),
                 String.join(", ", r.scraperIdentifiers().subList(0, Math.min(8, r.scraperIdentifiers().size())))
