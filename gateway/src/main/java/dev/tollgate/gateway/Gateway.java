@@ -8,6 +8,11 @@ import dev.tollgate.gateway.entity.DirectoryWatcher;
 import dev.tollgate.gateway.entity.EntityResolver;
 import dev.tollgate.gateway.entity.KeyHasher;
 import dev.tollgate.gateway.entity.SeenIdentifiers;
+import dev.tollgate.gateway.ledger.LedgerWriter;
+import dev.tollgate.meter.Incident;
+import dev.tollgate.meter.ledger.Ledger;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.gateway.proxy.ProxyServer;
 import dev.tollgate.gateway.proxy.Transport;
 import dev.tollgate.meter.Meter;
@@ -36,6 +41,8 @@ public final class Gateway implements AutoCloseable {
     private final DirectoryWatcher directory;
     private final SeenIdentifiers seen = new SeenIdentifiers();
     private final AdminToken token;
+    private final Ledger ledger;
+    private final String configVersion;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final EventLoopGroup adminGroup;
@@ -70,8 +77,25 @@ public final class Gateway implements AutoCloseable {
         this.config = config;
         Files.createDirectories(config.dataDir());
         this.metrics = new GatewayMetrics();
-        this.meter = new Meter(config.meter().meterConfig(), config.damages().terms(), options.clock(), options.listener());
         this.directory = DirectoryWatcher.open(config.entities().directory());
+        this.ledger = Ledger.open(config.dataDir(), options.clock());
+        this.configVersion = versionOf(config);
+        recordStart(options);
+        LedgerWriter writer = new LedgerWriter(ledger, directory, seen, config.damages().terms(), configVersion);
+        MeterListener outer = options.listener();
+        this.meter = new Meter(config.meter().meterConfig(), config.damages().terms(), options.clock(), new MeterListener() {
+            @Override
+            public void onFlag(Incident incident) {
+                writer.onFlag(incident);
+                outer.onFlag(incident);
+            }
+
+            @Override
+            public void onFinal(Incident incident) {
+                writer.onFinal(incident);
+                outer.onFinal(incident);
+            }
+        });
         KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());
         EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
         this.token = AdminToken.open(config.admin().tokenFile(), config.dataDir());
@@ -80,11 +104,13 @@ public final class Gateway implements AutoCloseable {
         this.workers = transport.group(options.workerThreads());
         this.adminGroup = transport.group(1);
         this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport);
-        this.admin = new AdminServer(token, metrics, meter, directory, seen, () -> serving, transport);
+        this.admin = new AdminServer(token, metrics, meter, directory, seen, this::ready, ledger, options.clock(), transport);
         metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
         metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
         metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
         metrics.counter("tollgate_late_records_total", "Records for buckets already out of the window", meter::lateRecords);
+        metrics.gauge("tollgate_ledger_records", "Records in the ledger", ledger::size);
+        metrics.counter("tollgate_ledger_failures_total", "Ledger records that could not be written", ledger::failures);
         metrics.counter("tollgate_directory_reloads_total", "Entity directory reloads", directory::reloads);
         metrics.counter("tollgate_directory_rejects_total", "Entity directory files rejected", directory::rejects);
         this.housekeeping = options.housekeeping() ? Executors.newSingleThreadScheduledExecutor(r -> {
@@ -112,6 +138,51 @@ public final class Gateway implements AutoCloseable {
         log.info("proxy on {} → {}; admin API on {}; mode {}", g.proxyAddress, config.upstream().url(), g.adminAddress,
                 config.meter().mode().configName());
         return g;
+    }
+
+    /** A short, stable version of the configuration in force: the first 16 hex digits of the SHA-256 of its canonical form. */
+    static String versionOf(GatewayConfig c) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(c.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "cfg-" + java.util.HexFormat.of().formatHex(d, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void recordStart(Options options) throws IOException {
+        if (ledger.recoveredTornRecords() > 0) {
+            ledger.append("recovery", JsonNodeFactory.instance.objectNode()
+                    .put("detail", "the last record was cut short by a crash and was set aside next to the ledger"));
+        }
+        String lastVersion = null;
+        for (var r : ledger.records()) {
+            if (r.type().equals("config")) {
+                lastVersion = r.fields().path("configVersion").asText();
+            }
+        }
+        if (!configVersion.equals(lastVersion)) {
+            ObjectNode c = JsonNodeFactory.instance.objectNode();
+            c.put("configVersion", configVersion);
+            ObjectNode m = c.putObject("meter");
+            m.put("threshold", config.meter().threshold());
+            m.put("window", dev.tollgate.gateway.config.Durations.format(config.meter().window()));
+            m.put("bucket", dev.tollgate.gateway.config.Durations.format(config.meter().bucket()));
+            m.put("mode", config.meter().mode().configName());
+            ObjectNode d = c.putObject("damages");
+            d.put("currency", config.damages().currency());
+            d.put("price", config.damages().price().toPlainString());
+            d.put("unit", config.damages().unit());
+            d.put("rounding", config.damages().rounding().configName());
+            c.put("settings", config.toString());
+            ledger.append("config", c);
+        }
+        ledger.append("start", JsonNodeFactory.instance.objectNode().put("configVersion", configVersion)
+                .put("upstream", config.upstream().url().toString()));
+    }
+
+    private boolean ready() {
+        return serving && !ledger.failing();
     }
 
     /** Housekeeping: finalizes due incidents, expires idle entities, reloads a changed directory. */
@@ -157,6 +228,14 @@ public final class Gateway implements AutoCloseable {
         return adminAddress;
     }
 
+    public Ledger ledger() {
+        return ledger;
+    }
+
+    public String configVersion() {
+        return configVersion;
+    }
+
     public String adminToken() {
         return token.value();
     }
@@ -179,5 +258,11 @@ public final class Gateway implements AutoCloseable {
         boss.terminationFuture().syncUninterruptibly();
         workers.terminationFuture().syncUninterruptibly();
         adminGroup.terminationFuture().syncUninterruptibly();
+        try {
+            ledger.append("stop", JsonNodeFactory.instance.objectNode());
+            ledger.close();
+        } catch (java.io.UncheckedIOException | IOException e) {
+            log.error("ledger: could not record the stop: {}", e.toString());
+        }
     }
 }

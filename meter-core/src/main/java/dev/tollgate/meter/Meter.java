@@ -296,23 +296,33 @@ public final class Meter {
     // ---- called by EntityMeter ------------------------------------------------------------
 
     void flagged(String entity, EntityMeter e, Incident incident) {
+        // the listener (the ledger) makes the flag durable before anything reports it
+        tell(() -> listener.onFlag(incident), incident);
         flags.increment();
         sequences.merge(entity, incident.sequence(), Math::max);
         openIncidents.put(entity, e);
         entities.getIfPresent(entity); // the open incident extends the entity's expiry
         log.warn("flag: entity={} posts24h={} threshold={} at={}", entity, incident.flagCount(), config.threshold(),
                 java.time.Instant.ofEpochMilli(incident.flaggedAtMillis()));
-        listener.onFlag(incident);
     }
 
     void finalized(String entity, EntityMeter e, Incident incident) {
+        tell(() -> listener.onFinal(incident), incident);
         openIncidents.remove(entity, e);
         finals.add(incident);
         entities.getIfPresent(entity); // the entity may now expire in its own time
         log.info("damage period final: entity={} period={}..{} posts={} amount={}", entity,
                 java.time.Instant.ofEpochMilli(incident.periodStartMillis()),
                 java.time.Instant.ofEpochMilli(incident.periodEndMillis()), incident.posts(), incident.amount());
-        listener.onFinal(incident);
+    }
+
+    /** A listener that fails must not stop the meter: its failure is logged, and it counts it itself. */
+    private static void tell(Runnable call, Incident incident) {
+        try {
+            call.run();
+        } catch (RuntimeException ex) {
+            log.error("meter listener failed for {} ({})", incident.id(), incident.status().label(), ex);
+        }
     }
 
     int lastSequence(String entity) {

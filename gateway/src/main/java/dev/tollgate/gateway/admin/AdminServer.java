@@ -7,6 +7,10 @@ import dev.tollgate.gateway.entity.SeenIdentifiers;
 import dev.tollgate.gateway.proxy.Problem;
 import dev.tollgate.gateway.proxy.Transport;
 import dev.tollgate.meter.Meter;
+import dev.tollgate.meter.ledger.Ledger;
+import dev.tollgate.meter.report.DamageReport;
+import dev.tollgate.meter.report.ReportFormat;
+import java.time.Clock;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -49,15 +53,19 @@ public final class AdminServer {
     private final GatewayMetrics metrics;
     private final AdminViews views;
     private final BooleanSupplier ready;
+    private final Ledger ledger;
+    private final Clock clock;
     private final Transport transport;
     private Channel server;
 
     public AdminServer(AdminToken token, GatewayMetrics metrics, Meter meter, Supplier<Directory> directory, SeenIdentifiers seen,
-            BooleanSupplier ready, Transport transport) {
+            BooleanSupplier ready, Ledger ledger, Clock clock, Transport transport) {
         this.token = token;
         this.metrics = metrics;
         this.views = new AdminViews(meter, directory, seen);
         this.ready = ready;
+        this.ledger = ledger;
+        this.clock = clock;
         this.transport = transport;
     }
 
@@ -90,7 +98,7 @@ public final class AdminServer {
             FullHttpResponse r;
             try {
                 r = route(ctx, req);
-            } catch (BadParameter e) {
+            } catch (BadParameter | IllegalArgumentException e) {
                 r = Problem.response(ctx.alloc(), HttpResponseStatus.BAD_REQUEST, e.getMessage());
             } catch (RuntimeException e) {
                 log.error("admin API {} failed", req.uri(), e);
@@ -122,7 +130,9 @@ public final class AdminServer {
             if (path.equals("/readyz")) {
                 boolean ok = ready.getAsBoolean();
                 return json(ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                        AdminViews.JSON.createObjectNode().put("status", ok ? "ready" : "not ready").put("proxy", ok ? "serving" : "stopped"));
+                        AdminViews.JSON.createObjectNode().put("status", ok ? "ready" : "not ready")
+                                .put("ledger", ledger.failing() ? "failing: records cannot be written; see the log" : "ok")
+                                .put("ledgerRecords", ledger.size()));
             }
             if (path.equals("/metrics")) {
                 FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
@@ -144,9 +154,30 @@ public final class AdminServer {
             if (path.equals("/api/v1/incidents")) {
                 return json(HttpResponseStatus.OK, views.incidents(timeParam(q, "from", Long.MIN_VALUE), timeParam(q, "to", Long.MAX_VALUE)));
             }
+            if (path.equals("/api/v1/reports/damages")) {
+                ReportFormat format = ReportFormat.of(q.parameters().getOrDefault("format", List.of("json")).get(0), "format");
+                String entity = q.parameters().containsKey("entity") ? q.parameters().get("entity").get(0) : null;
+                DamageReport report;
+                try {
+                    report = DamageReport.fromLedger(ledger.records(), Instant.ofEpochMilli(timeParam(q, "from", REPORT_FROM)),
+                            Instant.ofEpochMilli(timeParam(q, "to", REPORT_TO)), entity, clock.instant());
+                } catch (java.io.IOException e) {
+                    log.error("damages report: the ledger cannot be read", e);
+                    return Problem.response(ctx.alloc(), HttpResponseStatus.SERVICE_UNAVAILABLE, "the ledger cannot be read: " + e.getMessage());
+                }
+                byte[] body = format.render(report);
+                FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(body));
+                r.headers().set(HttpHeaderNames.CONTENT_TYPE, format.contentType());
+                r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+                return r;
+            }
             return Problem.response(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "no such admin resource: " + path);
         }
     }
+
+    /** The default range of a report: everything (1970 to the end of 9999). */
+    public static final long REPORT_FROM = 0;
+    public static final long REPORT_TO = 253_402_300_800_000L;
 
     private static final class BadParameter extends RuntimeException {
         private static final long serialVersionUID = 1L;

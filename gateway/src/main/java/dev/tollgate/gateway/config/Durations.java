@@ -30,9 +30,6 @@ public final class Durations {
     /** The shortest exact configuration form of {@code d}. */
     public static String format(Duration d) {
         long ms = d.toMillis();
-        if (ms != 0 && ms % 86_400_000 == 0) {
-            return ms / 86_400_000 + "d";
-        }
         if (ms != 0 && ms % 3_600_000 == 0) {
             return ms / 3_600_000 + "h";
         }

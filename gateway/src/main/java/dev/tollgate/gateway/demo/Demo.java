@@ -10,6 +10,10 @@ import dev.tollgate.meter.ManualClock;
 import dev.tollgate.meter.MeterListener;
 import dev.tollgate.meter.damages.DamagesTerms;
 import dev.tollgate.meter.damages.Money;
+import dev.tollgate.meter.ledger.Ledger;
+import dev.tollgate.meter.ledger.LedgerVerification;
+import dev.tollgate.meter.report.DamageReport;
+import dev.tollgate.meter.report.ReportFormat;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -57,7 +61,7 @@ public final class Demo {
 
     /** What the demo saw, for its summary (and for tests). */
     public record Result(List<Incident> incidents, long requests, long postsServed, List<String> scraperIdentifiers, Path dataDir,
-            DamagesTerms terms) {
+            DamagesTerms terms, Path report) {
     }
 
     static final String SCRAPER = "scrapeco";
@@ -120,19 +124,25 @@ public final class Demo {
             return t;
         });
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        Result r;
         try (Gateway gateway = Gateway.start(config, Gateway.Options.defaults().withClock(clock).withListener(listener).manualTicks())) {
             out.printf("Tollgate demo: the built-in post API on %s, the gateway on %s, admin API on %s%n", upstreamAt,
                     gateway.proxyAddress(), gateway.adminAddress());
             out.printf("Simulating %d hours from %s UTC: %d ordinary users, and ScrapeCo rotating %d API keys, an account and 2 networks%n%n",
                     plan.hours(), CLOCK.format(Instant.ofEpochMilli(start)), plan.users(), KEYS.length);
-            Result r = simulate(gateway, clock, http, senders, events, dataDir);
+            r = simulate(gateway, clock, http, senders, events, dataDir);
             printEvents(events);
-            return r;
         } finally {
             senders.shutdownNow();
             upstream.stop();
             upstreamGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
+        // the report comes from the ledger alone, as `tollgate report` makes it
+        Path report = dataDir.resolve("damages-report.html");
+        DamageReport dr = DamageReport.fromLedger(LedgerVerification.of(Ledger.fileIn(dataDir)).records(), Instant.EPOCH,
+                Instant.ofEpochMilli(253_402_300_800_000L), null, clock.instant());
+        Files.write(report, ReportFormat.HTML.render(dr));
+        return new Result(r.incidents(), r.requests(), r.postsServed(), r.scraperIdentifiers(), dataDir, r.terms(), report);
     }
 
     private Result simulate(Gateway gateway, ManualClock clock, HttpClient http, ExecutorService senders,
@@ -180,7 +190,7 @@ public final class Demo {
             out.printf("  (%d requests failed; see the log)%n", failed.get());
         }
         List<String> ids = gateway.seen().of(SCRAPER);
-        return new Result(gateway.meter().incidents(), sent, 0, ids, dataDir, gateway.config().damages().terms());
+        return new Result(gateway.meter().incidents(), sent, 0, ids, dataDir, gateway.config().damages().terms(), null);
     }
 
     private HttpRequest.Builder scraperRequest(String base, long n) {
@@ -253,5 +263,9 @@ public final class Demo {
                 String.join(", ", r.scraperIdentifiers().subList(0, Math.min(8, r.scraperIdentifiers().size())))
                         + (r.scraperIdentifiers().size() > 8 ? ", …" : ""));
         out.printf("%,d requests went through the gateway. Data directory: %s%n", r.requests(), r.dataDir());
+        out.println();
+        out.println("The damages report (HTML, from the ledger): " + r.report());
+        out.println("The same figures, offline:  java -jar gateway/target/tollgate.jar report --data-dir " + r.dataDir() + " --format csv");
+        out.println("Check the ledger's chain:   java -jar gateway/target/tollgate.jar verify-ledger --data-dir " + r.dataDir());
     }
 }

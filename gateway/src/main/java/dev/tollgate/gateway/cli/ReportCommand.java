@@ -1,0 +1,83 @@
+package dev.tollgate.gateway.cli;
+
+import dev.tollgate.meter.ledger.Ledger;
+import dev.tollgate.meter.ledger.LedgerVerification;
+import dev.tollgate.meter.report.DamageReport;
+import dev.tollgate.meter.report.ReportFormat;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code tollgate report}: the damages report from a data directory alone, while the gateway runs or after. */
+@Command(name = "report", mixinStandardHelpOptions = true,
+        description = "Write the damages report (CSV, JSON or HTML) from the ledger in a data directory.")
+final class ReportCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data-dir", required = true, description = "the gateway's data directory")
+    Path dataDir;
+
+    @Option(names = "--from", description = "periods overlapping from this date or instant on (e.g. 2026-11-01)")
+    String from;
+
+    @Option(names = "--to", description = "periods overlapping up to this date or instant (exclusive)")
+    String to;
+
+    @Option(names = "--format", defaultValue = "csv", description = "csv, json or html (default: ${DEFAULT-VALUE})")
+    String format;
+
+    @Option(names = "--entity", description = "one entity's periods only")
+    String entity;
+
+    @Option(names = "--out", description = "write to this file instead of standard output")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        ReportFormat f = ReportFormat.of(format, "--format");
+        Instant start = instant("--from", from, Instant.EPOCH);
+        Instant end = instant("--to", to, Instant.ofEpochMilli(253_402_300_800_000L));
+        Path file = Ledger.fileIn(dataDir);
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("--data-dir: '" + dataDir + "' (expected: a Tollgate data directory; no " + file + ")");
+        }
+        LedgerVerification v = LedgerVerification.of(file);
+        if (v.badLine() > 0) {
+            spec.commandLine().getErr().println("tollgate: warning: the ledger is broken at line " + v.badLine() + " (" + v.reason()
+                    + "); the report holds the records before it. Run tollgate verify-ledger.");
+        }
+        DamageReport report = DamageReport.fromLedger(v.records(), start, end, entity, Instant.now());
+        byte[] bytes = f.render(report);
+        if (out != null) {
+            Files.write(out, bytes);
+            spec.commandLine().getOut().println(out.toAbsolutePath());
+        } else {
+            PrintWriter w = spec.commandLine().getOut();
+            w.print(new String(bytes, java.nio.charset.StandardCharsets.UTF_8));
+            w.flush();
+        }
+        return 0;
+    }
+
+    static Instant instant(String key, String text, Instant dflt) {
+        if (text == null || text.isBlank()) {
+            return dflt;
+        }
+        try {
+            return text.length() == 10 ? LocalDate.parse(text).atStartOfDay(ZoneOffset.UTC).toInstant() : Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException(key + ": '" + text + "' (expected: a date like 2026-11-01 or an instant like 2026-11-01T10:00:00Z)");
+        }
+    }
+}
