@@ -22,8 +22,12 @@ final class HtmlReport {
         StringBuilder b = new StringBuilder(32_768);
         b.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Damages report</title>\n<style>\n")
                 .append(CSS).append("</style>\n</head>\n<body>\n");
-        b.append("<h1>Liquidated damages report</h1>\n<p class=\"meta\">Periods overlapping ").append(esc(TIME.format(r.from())))
-                .append(" to ").append(esc(TIME.format(r.to())));
+        b.append("<h1>Liquidated damages report</h1>\n<p class=\"meta\">");
+        if (r.from().equals(Instant.EPOCH) && r.to().isAfter(Instant.parse("9999-01-01T00:00:00Z"))) {
+            b.append("All damage periods in the ledger");
+        } else {
+            b.append("Periods overlapping ").append(esc(TIME.format(r.from()))).append(" to ").append(esc(TIME.format(r.to())));
+        }
         if (r.entity() != null) {
             b.append(", entity ").append(esc(r.entity()));
         }
@@ -112,7 +116,7 @@ final class HtmlReport {
         double plotW = w - left - right;
         double plotH = h - top - bottom;
         b.append("<figure>\n<svg class=\"chart\" viewBox=\"0 0 ").append(w).append(' ').append(h)
-                .append("\" role=\"img\" aria-label=\"Sliding 24-hour post count against the threshold\" xmlns=\"http://www.w3.org/2000/svg\">\n");
+                .append("\" role=\"img\" aria-label=\"Sliding 24-hour post count against the threshold\">\n");
         double x0 = left + plotW * (p.periodStart().toEpochMilli() - first) / span;
         double x1 = left + plotW * (p.periodEnd().toEpochMilli() - first) / span;
         b.append(String.format("<rect class=\"period\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%.1f\"/>%n", Math.max(left, x0), top,
