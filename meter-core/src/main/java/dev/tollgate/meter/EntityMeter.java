@@ -122,7 +122,7 @@ final class EntityMeter {
     /** Raises the flag if the unassigned count passed the threshold; returns {@code count}. */
     private long checkFlag(String id, Meter meter, FullWindow fw, long b, long nowMillis, long count) {
         Object inc = incident;
-        if (inc instanceof Open || count <= meter.threshold()) {
+        if (inc instanceof Open || count <= meter.threshold() || meter.restoring()) {
             return count;
         }
         Closed previous = (Closed) inc;
@@ -274,6 +274,45 @@ final class EntityMeter {
             return new long[] {fw.postsAt(x), fw.requestsAt(x)};
         }
         return new long[2];
+    }
+
+    /**
+     * Restores the incident state a restart must not lose (from the ledger): the last final period
+     * (so its posts never count toward another) and an open incident (so it is not flagged twice).
+     * Called while the meter restores, before any request is served; the buckets are in already.
+     */
+    void restoreIncident(long closedStart, int closedSequence, long openFlagBucket, long openFlaggedAt, long openFlagCount,
+            int openSequence, int n) {
+        Closed closed = null;
+        if (closedSequence > 0) {
+            long[] prefix = new long[n + 1];
+            for (int k = 0; k < n; k++) {
+                prefix[k + 1] = prefix[k] + postsAt(closedStart + k);
+            }
+            closed = new Closed(closedStart, closedStart + n, prefix, closedSequence);
+        }
+        incident = openSequence > 0 ? new Open(openFlagBucket, openFlaggedAt, openFlagCount, openSequence, closed) : closed;
+    }
+
+    /** Calls {@code sink} for each bucket in {@code [from, to]} with posts or requests. */
+    void forEachBucket(long from, long to, BucketSink sink) {
+        Object st = state;
+        if (st instanceof long[] entries) {
+            LightWindow.forEachBucket(entries, from, to, sink);
+        } else if (st instanceof FullWindow fw) {
+            for (long x = from; x <= to; x++) {
+                long p = fw.postsAt(x);
+                long r = fw.requestsAt(x);
+                if (p != 0 || r != 0) {
+                    sink.bucket(x, p, r);
+                }
+            }
+        }
+    }
+
+    /** Receives buckets (relative numbers). */
+    interface BucketSink {
+        void bucket(long relativeBucket, long posts, long requests);
     }
 
     /** Posts of bucket {@code x} if still held. */

@@ -191,6 +191,27 @@ final class LightWindow {
         return total;
     }
 
+    /** Each bucket in {@code [from, to]} with posts or requests, entries of one bucket summed. */
+    static void forEachBucket(long[] entries, long from, long to, EntityMeter.BucketSink sink) {
+        for (int i = 0; i < entries.length; i++) {
+            long t = ((long) ENTRIES.getVolatile(entries, i)) >>> TAG_SHIFT;
+            if (t == 0 || t < from || t > to) {
+                continue;
+            }
+            boolean seen = false;
+            for (int j = 0; j < i && !seen; j++) {
+                seen = ((long) ENTRIES.getVolatile(entries, j)) >>> TAG_SHIFT == t;
+            }
+            if (!seen) {
+                long p = postsAt(entries, t);
+                long r = requestsAt(entries, t);
+                if (p != 0 || r != 0) {
+                    sink.bucket(t, p, r);
+                }
+            }
+        }
+    }
+
     static long requestsAt(long[] entries, long x) {
         long total = 0;
         for (int i = 0; i < entries.length; i++) {

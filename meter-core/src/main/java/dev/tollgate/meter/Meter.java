@@ -55,6 +55,9 @@ public final class Meter {
     /** Flags so far per entity ever flagged, so that sequences go on after an entity expired. */
     private final ConcurrentHashMap<String, Integer> sequences = new ConcurrentHashMap<>();
     private final LongAdder lateRecords = new LongAdder();
+    /** Entities recorded since the last {@link #drainChanges}; null unless change tracking is on. */
+    private volatile java.util.Set<String> changed;
+    private volatile boolean restoring;
     private final LongAdder flags = new LongAdder();
 
     public Meter(MeterConfig config, DamagesTerms terms, Clock clock, MeterListener listener) {
@@ -111,6 +114,11 @@ public final class Meter {
             }
             if (r == FullWindow.RESULT_LATE) {
                 lateRecords.increment();
+            } else {
+                java.util.Set<String> c = changed;
+                if (c != null && !c.contains(entity)) {
+                    c.add(entity); // after the record: a drain that misses this record finds the entity again
+                }
             }
             return r;
         }
@@ -225,6 +233,98 @@ public final class Meter {
         });
         counts.sort(Comparator.comparingLong(EntityCount::posts24h).reversed().thenComparing(EntityCount::id));
         return counts.size() > limit ? List.copyOf(counts.subList(0, limit)) : counts;
+    }
+
+    /** Receives one bucket of one entity: its start time and its counts. */
+    public interface BucketConsumer {
+        void bucket(String entity, long bucketStartMillis, long posts, long requests);
+    }
+
+    /** From now on, remember which entities are recorded, for {@link #drainChanges}. */
+    public void trackChanges() {
+        if (changed == null) {
+            changed = ConcurrentHashMap.newKeySet();
+        }
+    }
+
+    /**
+     * Hands {@code sink} the current (absolute) counts of every bucket from {@code fromMillis} to
+     * now of every entity recorded since the last drain. Absolute counts make a journal of them
+     * idempotent: replaying an entry twice sets the same value twice.
+     *
+     * @return the number of entities drained
+     */
+    public int drainChanges(long fromMillis, BucketConsumer sink) {
+        java.util.Set<String> c = changed;
+        if (c == null) {
+            return 0;
+        }
+        long to = relativeBucket(clock.millis());
+        long from = Math.max(relativeBucket(fromMillis), to - 2L * n + 1);
+        int count = 0;
+        for (java.util.Iterator<String> it = c.iterator(); it.hasNext(); ) {
+            String id = it.next();
+            it.remove(); // before reading: a record after this read puts the entity back
+            EntityMeter e = peek(id);
+            if (e != null) {
+                e.forEachBucket(from, to, (x, p, r) -> sink.bucket(id, millisOf(x), p, r));
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /** Every bucket of the last {@code 2 × window} with posts or requests, of every entity: for snapshots. */
+    public void forEachBucket(BucketConsumer sink) {
+        long to = relativeBucket(clock.millis());
+        long from = to - 2L * n + 1;
+        entities.asMap().forEach((id, e) -> e.forEachBucket(from, to, (x, p, r) -> sink.bucket(id, millisOf(x), p, r)));
+        revived.forEach((id, e) -> e.forEachBucket(from, to, (x, p, r) -> sink.bucket(id, millisOf(x), p, r)));
+    }
+
+    /** What a restart restores of one entity's incidents, from the ledger. */
+    public record RestoredIncidents(String entity, int lastFinalSequence, long lastFinalStartMillis, int openSequence,
+            long openFlaggedAtMillis, long openFlagCount) {
+    }
+
+    /**
+     * Restores windows and incidents after a restart, before any record: {@code buckets} (per
+     * entity, bucket start → {posts, requests}, absolute) go in oldest first with flags held back;
+     * then each entity's last final period and open incident are put back, so that nothing is
+     * counted twice toward a period and no incident is flagged twice; {@code finals} are the final
+     * incidents to list again. Not thread-safe: call it before the meter is shared.
+     */
+    public void restore(java.util.Map<String, java.util.NavigableMap<Long, long[]>> buckets, List<RestoredIncidents> incidents,
+            List<Incident> finalIncidents) {
+        restoring = true;
+        try {
+            buckets.forEach((id, byTime) -> byTime.forEach((t, pr) -> {
+                if (pr[0] != 0 || pr[1] != 0) {
+                    record(id, pr[0], pr[1], t);
+                }
+            }));
+            for (RestoredIncidents ri : incidents) {
+                EntityMeter e = lookup(ri.entity());
+                e.restoreIncident(relativeBucket(ri.lastFinalStartMillis()), ri.lastFinalSequence(), relativeBucket(ri.openFlaggedAtMillis()),
+                        ri.openFlaggedAtMillis(), ri.openFlagCount(), ri.openSequence(), n);
+                sequences.merge(ri.entity(), Math.max(ri.lastFinalSequence(), ri.openSequence()), Math::max);
+                if (ri.openSequence() > 0) {
+                    openIncidents.put(ri.entity(), e);
+                }
+                e.refreshedHorizon = Long.MIN_VALUE;
+                entities.getIfPresent(ri.entity());
+            }
+            finals.addAll(finalIncidents);
+        } finally {
+            restoring = false;
+        }
+        if (changed != null) {
+            changed.clear();
+        }
+    }
+
+    boolean restoring() {
+        return restoring;
     }
 
     /**

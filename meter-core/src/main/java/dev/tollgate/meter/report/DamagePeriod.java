@@ -65,6 +65,16 @@ public record DamagePeriod(
                 List.copyOf(identifiers), configVersion);
     }
 
+    /** The incident this period describes, as the meter lists it. */
+    public Incident toIncident() {
+        java.util.Currency c = java.util.Currency.getInstance(currency);
+        return new Incident(entityId, sequence, flaggedAt.toEpochMilli(), flagCount,
+                isFinal() ? Incident.Status.FINAL : Incident.Status.PROVISIONAL, periodStart.toEpochMilli(), periodEnd.toEpochMilli(),
+                posts, requests, new dev.tollgate.meter.damages.Money(amount, c),
+                new Incident.Evidence(evidence.firstBucket().toEpochMilli(), evidence.bucketMillis(), windowMillis, threshold,
+                        evidence.earliestStart().toEpochMilli(), evidence.posts().clone(), evidence.requests().clone(), rule));
+    }
+
     /** The JSON form, as in the ledger and the JSON report. */
     public ObjectNode toJson() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();

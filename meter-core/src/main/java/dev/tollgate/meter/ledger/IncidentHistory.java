@@ -1,0 +1,45 @@
+package dev.tollgate.meter.ledger;
+
+import dev.tollgate.meter.Incident;
+import dev.tollgate.meter.Meter;
+import dev.tollgate.meter.report.DamagePeriod;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The incident state a restart takes back from the ledger: per entity, its last final period and
+ * its open incident (a flag not yet final), and the final incidents to list again.
+ */
+public record IncidentHistory(List<Meter.RestoredIncidents> entities, List<Incident> finals) {
+
+    public static IncidentHistory of(List<LedgerRecord> records) {
+        Map<String, DamagePeriod> lastFinal = new LinkedHashMap<>();
+        Map<String, DamagePeriod> lastFlag = new LinkedHashMap<>();
+        List<Incident> finals = new ArrayList<>();
+        for (LedgerRecord r : records) {
+            if (r.type().equals("final")) {
+                DamagePeriod p = DamagePeriod.fromJson(r.fields());
+                lastFinal.put(p.entityId(), p);
+                finals.add(p.toIncident());
+            } else if (r.type().equals("provisional")) {
+                DamagePeriod p = DamagePeriod.fromJson(r.fields());
+                lastFlag.put(p.entityId(), p);
+            }
+        }
+        List<Meter.RestoredIncidents> out = new ArrayList<>();
+        java.util.Set<String> ids = new java.util.LinkedHashSet<>(lastFinal.keySet());
+        ids.addAll(lastFlag.keySet());
+        for (String id : ids) {
+            DamagePeriod fin = lastFinal.get(id);
+            DamagePeriod flag = lastFlag.get(id);
+            boolean open = flag != null && (fin == null || flag.sequence() > fin.sequence());
+            out.add(new Meter.RestoredIncidents(id, fin == null ? 0 : fin.sequence(),
+                    fin == null ? 0 : fin.periodStart().toEpochMilli(), open ? flag.sequence() : 0,
+                    open ? flag.flaggedAt().toEpochMilli() : 0, open ? flag.flagCount() : 0));
+        }
+        return new IncidentHistory(List.copyOf(out), List.copyOf(finals));
+    }
+
+}
