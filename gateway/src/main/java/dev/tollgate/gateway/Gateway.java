@@ -10,7 +10,9 @@ import dev.tollgate.gateway.entity.KeyHasher;
 import dev.tollgate.gateway.entity.SeenIdentifiers;
 import dev.tollgate.gateway.ledger.LedgerWriter;
 import dev.tollgate.meter.Incident;
+import dev.tollgate.meter.ledger.IncidentHistory;
 import dev.tollgate.meter.ledger.Ledger;
+import dev.tollgate.meter.persist.WindowStore;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.gateway.proxy.ProxyServer;
@@ -42,6 +44,8 @@ public final class Gateway implements AutoCloseable {
     private final SeenIdentifiers seen = new SeenIdentifiers();
     private final AdminToken token;
     private final Ledger ledger;
+    private final WindowStore windows;
+    private final ScheduledExecutorService journal;
     private final String configVersion;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -98,6 +102,8 @@ public final class Gateway implements AutoCloseable {
         });
         KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());
         EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
+        IncidentHistory history = IncidentHistory.of(ledger.records());
+        this.windows = WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
         this.token = AdminToken.open(config.admin().tokenFile(), config.dataDir());
         Transport transport = Transport.best();
         this.boss = transport.group(1);
@@ -113,11 +119,11 @@ public final class Gateway implements AutoCloseable {
         metrics.counter("tollgate_ledger_failures_total", "Ledger records that could not be written", ledger::failures);
         metrics.counter("tollgate_directory_reloads_total", "Entity directory reloads", directory::reloads);
         metrics.counter("tollgate_directory_rejects_total", "Entity directory files rejected", directory::rejects);
-        this.housekeeping = options.housekeeping() ? Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "tollgate-housekeeping");
-            t.setDaemon(true);
-            return t;
-        }) : null;
+        metrics.counter("tollgate_journal_batches_total", "Journal batches written (one fsync each, at most one a second)", windows::batches);
+        metrics.gauge("tollgate_journal_last_flush_timestamp_millis", "When the journal last wrote the counts (epoch milliseconds)",
+                windows::lastFlushMillis);
+        this.housekeeping = options.housekeeping() ? daemon("tollgate-housekeeping") : null;
+        this.journal = options.housekeeping() ? daemon("tollgate-journal") : null;
         log.info("transport {}, {} worker threads", transport.name(), options.workerThreads());
     }
 
@@ -134,6 +140,8 @@ public final class Gateway implements AutoCloseable {
         g.serving = true;
         if (g.housekeeping != null) {
             g.housekeeping.scheduleAtFixedRate(g::tickQuietly, 1, 1, TimeUnit.SECONDS);
+            g.journal.scheduleAtFixedRate(g::flushQuietly, 1, 1, TimeUnit.SECONDS);
+            g.journal.scheduleAtFixedRate(g::snapshotQuietly, 5, 5, TimeUnit.MINUTES);
         }
         log.info("proxy on {} → {}; admin API on {}; mode {}", g.proxyAddress, config.upstream().url(), g.adminAddress,
                 config.meter().mode().configName());
@@ -189,6 +197,37 @@ public final class Gateway implements AutoCloseable {
     public void tick() {
         meter.tick();
         directory.reloadIfChanged();
+    }
+
+    private static ScheduledExecutorService daemon(String name) {
+        return Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Writes the counts of the last second to the journal (the journal thread does it every second). */
+    public void flush() throws IOException {
+        windows.flush();
+    }
+
+    private void flushQuietly() {
+        try {
+            windows.flush();
+        } catch (IOException | RuntimeException e) {
+            metrics.error(GatewayMetrics.ErrorKind.JOURNAL);
+            log.error("journal: could not write the last second's counts; retrying in a second: {}", e.toString());
+        }
+    }
+
+    private void snapshotQuietly() {
+        try {
+            windows.snapshot();
+        } catch (IOException | RuntimeException e) {
+            metrics.error(GatewayMetrics.ErrorKind.JOURNAL);
+            log.error("windows snapshot failed; the journal goes on: {}", e.toString());
+        }
     }
 
     private void tickQuietly() {
@@ -249,6 +288,12 @@ public final class Gateway implements AutoCloseable {
         serving = false;
         if (housekeeping != null) {
             housekeeping.shutdownNow();
+            journal.shutdown();
+            try {
+                journal.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         proxy.stop();
         admin.stop();
@@ -258,6 +303,11 @@ public final class Gateway implements AutoCloseable {
         boss.terminationFuture().syncUninterruptibly();
         workers.terminationFuture().syncUninterruptibly();
         adminGroup.terminationFuture().syncUninterruptibly();
+        try {
+            windows.close();
+        } catch (IOException e) {
+            log.error("windows: could not write the last snapshot: {}", e.toString());
+        }
         try {
             ledger.append("stop", JsonNodeFactory.instance.objectNode());
             ledger.close();

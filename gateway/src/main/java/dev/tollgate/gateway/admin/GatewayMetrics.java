@@ -20,7 +20,7 @@ public final class GatewayMetrics {
     /** Error kinds, the values of the {@code kind} label of {@code tollgate_errors_total}. */
     public enum ErrorKind {
         UPSTREAM_CONNECT, UPSTREAM_TIMEOUT, UPSTREAM_RESET, BAD_REQUEST, CLIENT_ABORT, BAD_POST_COUNT, JSON_COUNT,
-        DIRECTORY_RELOAD, LEDGER;
+        DIRECTORY_RELOAD, LEDGER, JOURNAL;
 
         String label() {
             return name().toLowerCase(java.util.Locale.ROOT);

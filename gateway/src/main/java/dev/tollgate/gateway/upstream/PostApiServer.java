@@ -146,6 +146,11 @@ public final class PostApiServer {
             }
         }
 
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close(); // a client that went away; nothing to tell it
+        }
+
         private long parseToken(String t) {
             try {
                 return Long.parseLong(t, 36);
