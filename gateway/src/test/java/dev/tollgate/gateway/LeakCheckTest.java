@@ -1,5 +1,6 @@
 package dev.tollgate.gateway;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
@@ -15,9 +16,12 @@ class LeakCheckTest {
         LeakCheck check = new LeakCheck();
         ExtensionContext context = (ExtensionContext) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {ExtensionContext.class}, (proxy, method, args) -> method.getName().equals("getDisplayName") ? "leaky" : null);
-        check.beforeAll(context);
+        check.beforeEach(context);
         leak();
-        assertThatThrownBy(() -> check.afterEach(context)).isInstanceOf(AssertionError.class).hasMessageContaining("leaked");
+        // garbage collection is not on call: give the detector a bounded number of chances
+        LeakCheck.collect(50);
+        assertThat(LeakLogAppender.LEAKS).as("the detector reported the leak").isNotEmpty();
+        assertThatThrownBy(() -> check.afterEach(context)).isInstanceOf(AssertionError.class).hasMessageContaining("LEAK");
     }
 
     private static void leak() {
