@@ -139,4 +139,16 @@ class ProxyCountingTest {
             Await.value(() -> f.posts(ME), 10, "posts");
         }
     }
+
+    @Test
+    void countingDisabled_isAPlainPassThrough() throws Exception {
+        try (GatewayFixture f = new GatewayFixture(dir, new PostApiServer.Options(10, true, false), "counting:\n  enabled: false\n")) {
+            HttpResponse<String> r = f.get("/2/tweets/search/recent?max_results=5");
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).contains("\"result_count\":5");
+            assertThat(r.headers().firstValue("X-Post-Count")).isEmpty();
+            Await.value(f.gateway::meteredRequests, 1, "the exchange is done");
+            assertThat(f.gateway.meter().entityCount()).isZero();
+        }
+    }
 }

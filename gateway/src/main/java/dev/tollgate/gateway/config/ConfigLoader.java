@@ -93,7 +93,8 @@ public final class ConfigLoader {
         meter.meterConfig(); // validates threshold, window and bucket
 
         ConfigNode c = root.section("counting");
-        GatewayConfig.Counting counting = new GatewayConfig.Counting(c.string("postCountHeader", "X-Post-Count"), c.bool("json", true));
+        GatewayConfig.Counting counting = new GatewayConfig.Counting(c.string("postCountHeader", "X-Post-Count"), c.bool("json", true),
+                c.bool("enabled", true));
         c.finish();
 
         ConfigNode e = root.section("entities");

@@ -74,7 +74,8 @@ public record GatewayConfig(
         }
     }
 
-    public record Counting(String postCountHeader, boolean json) {
+    /** How posts are counted; {@code enabled: false} meters nothing (plain pass-through, for benchmarks: P3). */
+    public record Counting(String postCountHeader, boolean json, boolean enabled) {
     }
 
     /**

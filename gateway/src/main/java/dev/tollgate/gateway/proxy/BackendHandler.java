@@ -34,6 +34,14 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        Exchange x = exchange;
+        if (x != null) {
+            x.flushClient();
+        }
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         Exchange x = exchange;
         exchange = null;

@@ -272,7 +272,9 @@ final class Exchange {
         boolean hadLength = h.contains(HttpHeaderNames.CONTENT_LENGTH) && !HttpUtil.isTransferEncodingChunked(r);
         ProxyHeaders.removeHopByHop(h);
         ProxyHeaders.addVia(h, r.protocolVersion().text());
-        px.enforcement.addHeaders(h, who.entity(), countBefore);
+        if (who != null) {
+            px.enforcement.addHeaders(h, who.entity(), countBefore);
+        }
         HttpVersion clientVersion = request.protocolVersion();
         if (!emptyBody && !hadLength) {
             h.remove(HttpHeaderNames.CONTENT_LENGTH);
@@ -288,13 +290,15 @@ final class Exchange {
         } else if (!front.clientIsHttp11()) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
-        if (status >= 200 && status < 300 && px.countJson && !emptyBody
+        if (status >= 200 && status < 300 && px.metering && px.countJson && !emptyBody
                 && PostCounter.isJson(h.get(HttpHeaderNames.CONTENT_TYPE))) {
             counter = new PostCounter();
         }
         state = State.STREAMING;
         front.answeringHead(head);
-        client.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h)).addListener(this::clientWrite);
+        // flushed with the body at the end of this read (flushClient): one write for head and body
+        client.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h)).addListener(this::clientWriteFailed);
+        upstream.read();
         return true;
     }
 
@@ -327,9 +331,9 @@ final class Exchange {
             counter.end();
         }
         long forwardedSoFar = counter == null ? 0 : counter.forwarded();
-        client.writeAndFlush(c).addListener((ChannelFuture f) -> {
+        client.write(c).addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
-                clientWrite(f);
+                clientWriteFailed(f);
                 return;
             }
             confirmedPosts = forwardedSoFar;
@@ -341,12 +345,15 @@ final class Exchange {
         });
     }
 
-    private void clientWrite(io.netty.util.concurrent.Future<? super Void> f) {
+    private void clientWriteFailed(io.netty.util.concurrent.Future<? super Void> f) {
         if (!f.isSuccess()) {
             clientClosed();
-        } else if (state == State.STREAMING) {
-            upstream.read();
         }
+    }
+
+    /** The end of a read from the upstream: send what it brought to the client in one write. */
+    void flushClient() {
+        client.flush();
     }
 
     private void responseDone() {
@@ -376,8 +383,11 @@ final class Exchange {
             return;
         }
         charged = true;
-        px.meter.record(who.entity(), posts, 1);
         px.charged.increment();
+        if (who == null) {
+            return; // metering is off
+        }
+        px.meter.record(who.entity(), posts, 1);
         px.metrics.posts(posts);
         px.seen.note(who);
     }

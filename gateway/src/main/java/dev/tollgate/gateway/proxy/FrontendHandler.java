@@ -119,12 +119,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         HttpHeaders h = req.headers();
         InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
-        Resolution who = px.resolver.resolve(name -> ProxyHeaders.joined(h, name), peer.getAddress());
-        long count = px.enforcement.countFor(who.entity());
+        Resolution who = px.metering ? px.resolver.resolve(name -> ProxyHeaders.joined(h, name), peer.getAddress()) : null;
+        long count = px.metering ? px.enforcement.countFor(who.entity()) : -1;
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         boolean chunked = HttpUtil.isTransferEncodingChunked(req);
         boolean hasBody = chunked || HttpUtil.getContentLength(req, 0L) > 0;
-        if (px.enforcement.blocks(count)) {
+        if (px.metering && px.enforcement.blocks(count)) {
             px.meter.record(who.entity(), 0, 1);
             px.charged.increment();
             px.seen.note(who);

@@ -19,6 +19,8 @@ final class ProxyContext {
     final Enforcement enforcement;
     final String postCountHeader;
     final boolean countJson;
+    /** False: a plain pass-through that meters nothing (benchmarks, P3). */
+    final boolean metering;
     private final ConcurrentHashMap<EventExecutor, UpstreamPool> pools = new ConcurrentHashMap<>();
     /** Exchanges whose charge was recorded (forwarded, aborted or blocked). */
     final java.util.concurrent.atomic.LongAdder charged = new java.util.concurrent.atomic.LongAdder();
@@ -34,6 +36,7 @@ final class ProxyContext {
         this.enforcement = new Enforcement(config.meter().mode(), meter);
         this.postCountHeader = config.counting().postCountHeader();
         this.countJson = config.counting().json();
+        this.metering = config.counting().enabled();
     }
 
     /** The idle upstream connections of {@code loop}; call from that loop only. */

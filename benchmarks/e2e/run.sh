@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# End-to-end harness (PERFORMANCE.md P1, P3): an nginx static upstream serving an X-API-shaped
+# page of 10 posts, nginx as a proxy_pass proxy with upstream keep-alive, and Tollgate in front of
+# the same upstream (metering on, and metering off). wrk runs alternate between the proxies being
+# compared; every run is printed, then the median ratio.
+#
+#   benchmarks/e2e/run.sh                 # 3 rounds of 10 s per proxy, wrk -t1 -c64
+#   ROUNDS=5 DURATION=20s benchmarks/e2e/run.sh
+#
+# Needs nginx and wrk: installed through apt-get when missing (as root, or with sudo).
+# Traffic goes to 127.0.0.1 only, and everything it starts is stopped when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-1}
+BASE=${BASE_PORT:-18080}
+UP=$((BASE + 1)); NGX=$((BASE + 2)); TG=$((BASE + 3)); TGOFF=$((BASE + 4))
+
+need() {
+  if command -v "$1" >/dev/null 2>&1; then return; fi
+  sudo=""; if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  echo "installing $2 (apt-get install -y $2) ..."
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null; }; then
+    echo "cannot install $2; install it yourself: sudo apt-get install -y $2" >&2
+    exit 2
+  fi
+}
+need nginx nginx-light
+need wrk wrk
+NGINX=$(command -v nginx)
+
+JAR=gateway/target/tollgate.jar
+if [ ! -f "$JAR" ]; then
+  echo "building $JAR ..."
+  mvn -B -q package -DskipTests
+fi
+
+WORK=$(mktemp -d /tmp/tollgate-e2e-XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for c in upstream proxy; do [ -f "$WORK/$c.pid" ] && kill "$(cat "$WORK/$c.pid")" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 not listening" >&2; exit 1; }
+
+# the page: 10 posts of the built-in post API (about 2.8 KB)
+java -jar "$JAR" upstream --port "$UP" >/dev/null 2>&1 & PIDS+=($!)
+wait_port "$UP"
+curl -s "http://127.0.0.1:$UP/2/tweets/search/recent?max_results=10" > "$WORK/page.json"
+kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+echo "page: $(wc -c < "$WORK/page.json") bytes, 10 posts"
+
+mkdir -p "$WORK/tmp"
+common="pid PIDFILE; error_log $WORK/error.log warn; events { worker_connections 4096; }"
+cat > "$WORK/upstream.conf" <<CONF
+worker_processes 1; ${common//PIDFILE/$WORK/upstream.pid}
+http {
+  access_log off; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
+  uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$UP; location / { default_type application/json; alias $WORK/page.json; } }
+}
+CONF
+cat > "$WORK/proxy.conf" <<CONF
+worker_processes auto; ${common//PIDFILE/$WORK/proxy.pid}
+http {
+  access_log off; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
+  uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp; keepalive_requests 1000000;
+  upstream api { server 127.0.0.1:$UP; keepalive 128; keepalive_requests 1000000; }
+  server { listen 127.0.0.1:$NGX; location / { proxy_pass http://api; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+CONF
+"$NGINX" -c "$WORK/upstream.conf" -p "$WORK"
+"$NGINX" -c "$WORK/proxy.conf" -p "$WORK"
+
+for mode in on off; do
+  port=$TG; [ "$mode" = off ] && port=$TGOFF
+  enabled=true; [ "$mode" = off ] && enabled=false
+  cat > "$WORK/tollgate-$mode.yaml" <<CONF
+listen: 127.0.0.1:$port
+upstream: {url: 'http://127.0.0.1:$UP'}
+admin: {listen: '127.0.0.1:$((port + 100))'}
+dataDir: data-$mode
+counting: {enabled: $enabled}
+CONF
+  java ${JAVA_OPTS:-} -jar "$JAR" serve --config "$WORK/tollgate-$mode.yaml" > "$WORK/tollgate-$mode.log" 2>&1 & PIDS+=($!)
+done
+wait_port "$NGX"; wait_port "$TG"; wait_port "$TGOFF"
+
+URL=/2/tweets/search/recent
+rps() { wrk -t"$THREADS" -c"$CONNS" -d"$2" "http://127.0.0.1:$1$URL" | awk '/Requests\/sec/ {print $2}'; }
+echo "warming up (JIT) ..."
+for p in $NGX $TG $TGOFF; do rps "$p" 5s >/dev/null; done
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+compare() { # name-a port-a name-b port-b figure
+  local ratios=()
+  for r in $(seq 1 "$ROUNDS"); do
+    a=$(rps "$2" "$DURATION"); b=$(rps "$4" "$DURATION")
+    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}')
+    printf "  round %d: %-22s %10.0f req/s   %-22s %10.0f req/s   ratio %s\n" "$r" "$1" "$a" "$3" "$b" "$ratio"
+    ratios+=("$ratio")
+  done
+  printf "%s = median ratio: %s\n\n" "$5" "$(printf '%s\n' "${ratios[@]}" | median)"
+}
+echo
+echo "P1: Tollgate (metering on) vs nginx proxy_pass, wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds"
+compare "tollgate" "$TG" "nginx" "$NGX" "P1 (target >= 1.0)"
+echo "P3: Tollgate metering on vs off (pass-through)"
+compare "tollgate metering on" "$TG" "tollgate metering off" "$TGOFF" "P3 (target >= 0.97)"
+echo "direct upstream for reference: $(rps "$UP" "$DURATION") req/s"
