@@ -78,4 +78,61 @@ class PostCounterTest {
         assertThat(PostCounter.isJson("text/html")).isFalse();
         assertThat(PostCounter.isJson(null)).isFalse();
     }
+
+    /** Random documents, random splits: the scanner agrees with a count over Jackson's tree. */
+    @Test
+    void agreesWithATreeCount_onRandomDocuments() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
+        SplittableRandom r = new SplittableRandom(2026);
+        for (int doc = 0; doc < 2000; doc++) {
+            com.fasterxml.jackson.databind.node.ObjectNode root = m.createObjectNode();
+            if (r.nextInt(4) > 0) {
+                root.set("data", r.nextInt(5) == 0 ? randomObject(m, r, 2) : randomArray(m, r, 2));
+            }
+            if (r.nextInt(2) == 0) {
+                com.fasterxml.jackson.databind.node.ObjectNode meta = root.putObject("meta");
+                meta.put("newest_id", "1\"x\\");
+                if (r.nextBoolean()) {
+                    meta.put("result_count", r.nextInt(1000));
+                }
+                meta.set("inner", randomObject(m, r, 1));
+            }
+            root.set("includes", randomObject(m, r, 2));
+            String json = m.writeValueAsString(root);
+            com.fasterxml.jackson.databind.JsonNode rc = root.path("meta").path("result_count");
+            com.fasterxml.jackson.databind.JsonNode data = root.path("data");
+            long expected = rc.isInt() ? rc.asLong() : data.isArray() ? data.size() : data.isObject() ? 1 : 0;
+            int piece = 1 + r.nextInt(64);
+            assertThat(count(json, piece)).as("doc %d split by %d: %s", doc, piece, json).isEqualTo(expected);
+        }
+    }
+
+    private static com.fasterxml.jackson.databind.node.ArrayNode randomArray(com.fasterxml.jackson.databind.ObjectMapper m,
+            SplittableRandom r, int depth) {
+        com.fasterxml.jackson.databind.node.ArrayNode a = m.createArrayNode();
+        int n = r.nextInt(6);
+        for (int i = 0; i < n; i++) {
+            switch (r.nextInt(depth > 0 ? 6 : 4)) {
+                case 0 -> a.add(r.nextInt(100) - 50);
+                case 1 -> a.add("s,\"]}" + r.nextInt());
+                case 2 -> a.add(r.nextBoolean());
+                case 3 -> a.addNull();
+                case 4 -> a.add(randomObject(m, r, depth - 1));
+                default -> a.add(randomArray(m, r, depth - 1));
+            }
+        }
+        return a;
+    }
+
+    private static com.fasterxml.jackson.databind.node.ObjectNode randomObject(com.fasterxml.jackson.databind.ObjectMapper m,
+            SplittableRandom r, int depth) {
+        com.fasterxml.jackson.databind.node.ObjectNode o = m.createObjectNode();
+        String[] names = {"data", "meta", "result_count", "id", "text", "da\"ta"};
+        for (String name : names) {
+            if (r.nextInt(3) == 0) {
+                o.set(name, depth > 0 && r.nextBoolean() ? randomArray(m, r, depth - 1) : m.getNodeFactory().numberNode(r.nextInt(50)));
+            }
+        }
+        return o;
+    }
 }
