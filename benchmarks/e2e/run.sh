@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end harness (PERFORMANCE.md P1, P3): an nginx static upstream serving an X-API-shaped
+# End-to-end harness (PERFORMANCE.md P1, P2, P3): an nginx static upstream serving an X-API-shaped
 # page of 10 posts, nginx as a proxy_pass proxy with upstream keep-alive, and Tollgate in front of
 # the same upstream (metering on, and metering off). wrk runs alternate between the proxies being
-# compared; every run is printed, then the median ratio.
+# compared; every run is printed, then the median ratio. P2 runs LatencyTool (constant rate, timed
+# from the intended send time) against nginx and Tollgate in turn at half nginx's maximum.
 #
 #   benchmarks/e2e/run.sh                 # 3 rounds of 10 s per proxy, wrk -t1 -c64
 #   ROUNDS=5 DURATION=20s benchmarks/e2e/run.sh
@@ -102,6 +103,7 @@ compare() { # name-a port-a name-b port-b figure
   local ratios=()
   for r in $(seq 1 "$ROUNDS"); do
     a=$(rps "$2" "$DURATION"); b=$(rps "$4" "$DURATION")
+    [ "$3" = nginx ] && NGINX_RPS+=("$b")
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}')
     printf "  round %d: %-22s %10.0f req/s   %-22s %10.0f req/s   ratio %s\n" "$r" "$1" "$a" "$3" "$b" "$ratio"
     ratios+=("$ratio")
@@ -110,7 +112,22 @@ compare() { # name-a port-a name-b port-b figure
 }
 echo
 echo "P1: Tollgate (metering on) vs nginx proxy_pass, wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds"
+NGINX_RPS=()
 compare "tollgate" "$TG" "nginx" "$NGX" "P1 (target >= 1.0)"
+
+# P2: latency at a constant rate of half nginx's maximum, timed from the intended send time
+RATE=$(printf '%s\n' "${NGINX_RPS[@]}" | median | awk '{printf "%d", $1 / 2}')
+LAT_SECONDS=${LAT_SECONDS:-20}
+latency() { java -cp benchmarks/target/benchmarks.jar dev.tollgate.benchmarks.LatencyTool "http://127.0.0.1:$1$URL" "$RATE" "$LAT_SECONDS" "$CONNS" 5 1 2>/dev/null; }
+echo "P2: constant rate $RATE req/s (half of nginx's median maximum), $CONNS connections, ${LAT_SECONDS}s after 5s warm-up; latency in microseconds"
+p99s=()
+for r in $(seq 1 "$ROUNDS"); do
+  n=$(latency "$NGX"); t=$(latency "$TG")
+  printf "  round %d: nginx    %s\n           tollgate %s\n" "$r" "$n" "$t"
+  np=$(echo "$n" | sed -E 's/.* p99=([0-9]+).*/\1/'); tp=$(echo "$t" | sed -E 's/.* p99=([0-9]+).*/\1/')
+  p99s+=("$(awk -v a="$tp" -v b="$np" 'BEGIN {printf "%.3f", a / b}')")
+done
+printf "P2 (target <= 1.0) = median p99 ratio tollgate / nginx: %s\n\n" "$(printf '%s\n' "${p99s[@]}" | median)"
 echo "P3: Tollgate metering on vs off (pass-through)"
 compare "tollgate metering on" "$TG" "tollgate metering off" "$TGOFF" "P3 (target >= 0.97)"
 echo "direct upstream for reference: $(rps "$UP" "$DURATION") req/s"
