@@ -98,12 +98,21 @@ rps() { wrk -t"$THREADS" -c"$CONNS" -d"$2" "http://127.0.0.1:$1$URL" | awk '/Req
 echo "warming up (JIT) ..."
 for p in $NGX $TG $TGOFF; do rps "$p" 5s >/dev/null; done
 
+# CPU time (user + system, clock ticks) of a process and its children, from /proc
+ticks() { local t=0; for p in "$@" $(for q in "$@"; do pgrep -P "$q" || true; done); do
+  [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+HZ=$(getconf CLK_TCK)
+# requests/s and the proxy's CPU microseconds per request, for one wrk run
+measure() { local port=$1 pids=$2 before after out n
+  before=$(ticks $pids); out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$port$URL"); after=$(ticks $pids)
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(awk -v t=$((after - before)) -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')"; }
+
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 compare() { # name-a port-a name-b port-b figure
   local ratios=()
   for r in $(seq 1 "$ROUNDS"); do
     a=$(rps "$2" "$DURATION"); b=$(rps "$4" "$DURATION")
-    [ "$3" = nginx ] && NGINX_RPS+=("$b")
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}')
     printf "  round %d: %-22s %10.0f req/s   %-22s %10.0f req/s   ratio %s\n" "$r" "$1" "$a" "$3" "$b" "$ratio"
     ratios+=("$ratio")
@@ -113,7 +122,17 @@ compare() { # name-a port-a name-b port-b figure
 echo
 echo "P1: Tollgate (metering on) vs nginx proxy_pass, wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds"
 NGINX_RPS=()
-compare "tollgate" "$TG" "nginx" "$NGX" "P1 (target >= 1.0)"
+TG_PID=${PIDS[0]}; TGOFF_PID=${PIDS[1]}; NGX_PID=$(cat "$WORK/proxy.pid")
+ratios=()
+for r in $(seq 1 "$ROUNDS"); do
+  read -r a acpu <<< "$(measure "$TG" "$TG_PID")"; read -r b bcpu <<< "$(measure "$NGX" "$NGX_PID")"
+  NGINX_RPS+=("$b")
+  ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}')
+  printf "  round %d: tollgate %8.0f req/s (%5s us CPU/request)   nginx %8.0f req/s (%5s us CPU/request)   ratio %s\n" \
+    "$r" "$a" "$acpu" "$b" "$bcpu" "$ratio"
+  ratios+=("$ratio")
+done
+printf "P1 (target >= 1.0) = median ratio: %s\n\n" "$(printf '%s\n' "${ratios[@]}" | median)"
 
 # P2: latency at a constant rate of half nginx's maximum, timed from the intended send time
 RATE=$(printf '%s\n' "${NGINX_RPS[@]}" | median | awk '{printf "%d", $1 / 2}')

@@ -48,8 +48,23 @@ public final class GatewayMetrics {
                 .register(registry);
     }
 
+    /** Data points by outcome and status code, looked up once: the request path only increments. */
+    private final java.util.concurrent.ConcurrentHashMap<String, io.prometheus.metrics.core.datapoints.CounterDataPoint[]> byOutcome =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     public void request(String outcome, int code) {
-        requests.labelValues(outcome, Integer.toString(code)).inc();
+        io.prometheus.metrics.core.datapoints.CounterDataPoint[] points = byOutcome.computeIfAbsent(outcome,
+                o -> new io.prometheus.metrics.core.datapoints.CounterDataPoint[600]);
+        if (code < 100 || code >= 600) {
+            requests.labelValues(outcome, Integer.toString(code)).inc();
+            return;
+        }
+        io.prometheus.metrics.core.datapoints.CounterDataPoint p = points[code];
+        if (p == null) {
+            p = requests.labelValues(outcome, Integer.toString(code));
+            points[code] = p; // racy but idempotent: labelValues gives the same data point
+        }
+        p.inc();
     }
 
     public void posts(long n) {

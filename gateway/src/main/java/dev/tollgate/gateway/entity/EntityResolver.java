@@ -20,6 +20,9 @@ public final class EntityResolver {
     private final int ipv6Prefix;
     private final Supplier<Directory> directory;
     private final KeyHasher hasher;
+    /** Client address → its network's name; a memo only, so a size bound loses nothing. */
+    private final com.github.benmanes.caffeine.cache.Cache<InetAddress, String> networks =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000).build();
 
     public EntityResolver(GatewayConfig.Entities config, Supplier<Directory> directory, KeyHasher hasher) {
         this.apiKeyHeaders = config.apiKeyHeaders();
@@ -39,7 +42,7 @@ public final class EntityResolver {
         Directory dir = directory.get();
         boolean fromProxy = trusted(peer);
         InetAddress client = fromProxy ? ForwardedFor.client(header, peer, this::trusted) : peer;
-        String network = "net:" + Cidr.of(client, client.getAddress().length == 4 ? ipv4Prefix : ipv6Prefix);
+        String network = networks.get(client, a -> "net:" + Cidr.of(a, a.getAddress().length == 4 ? ipv4Prefix : ipv6Prefix));
 
         String key = apiKey(header);
         if (key != null) {

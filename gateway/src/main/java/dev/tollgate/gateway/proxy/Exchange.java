@@ -52,6 +52,7 @@ import java.util.concurrent.TimeUnit;
 final class Exchange {
     private enum State { CONNECTING, AWAITING_HEAD, STREAMING, DONE }
 
+
     private final FrontendHandler front;
     private final ChannelHandlerContext client;
     private final ProxyContext px;
@@ -123,7 +124,7 @@ final class Exchange {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, up.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
-                        ch.pipeline().addLast("http", new HttpClientCodec(8192, 65536, px.config.limits().maxChunkSize()));
+                        ch.pipeline().addLast("http", new HttpClientCodec(px.upstreamDecoder, false, false));
                         ch.pipeline().addLast("backend", new BackendHandler(pool));
                     }
                 })
@@ -297,7 +298,7 @@ final class Exchange {
         state = State.STREAMING;
         front.answeringHead(head);
         // flushed with the body at the end of this read (flushClient): one write for head and body
-        client.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h)).addListener(this::clientWriteFailed);
+        client.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h), client.voidPromise());
         upstream.read();
         return true;
     }

@@ -21,6 +21,11 @@ final class ProxyContext {
     final boolean countJson;
     /** False: a plain pass-through that meters nothing (benchmarks, P3). */
     final boolean metering;
+    /**
+     * How upstream responses are decoded. The upstream is trusted: its header names and values
+     * are not validated again (the client side's are); framing is still checked.
+     */
+    final io.netty.handler.codec.http.HttpDecoderConfig upstreamDecoder;
     private final ConcurrentHashMap<EventExecutor, UpstreamPool> pools = new ConcurrentHashMap<>();
     /** Exchanges whose charge was recorded (forwarded, aborted or blocked). */
     final java.util.concurrent.atomic.LongAdder charged = new java.util.concurrent.atomic.LongAdder();
@@ -37,6 +42,9 @@ final class ProxyContext {
         this.postCountHeader = config.counting().postCountHeader();
         this.countJson = config.counting().json();
         this.metering = config.counting().enabled();
+        this.upstreamDecoder = new io.netty.handler.codec.http.HttpDecoderConfig().setMaxInitialLineLength(8192).setMaxHeaderSize(65536)
+                .setMaxChunkSize(config.limits().maxChunkSize())
+                .setHeadersFactory(io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false));
     }
 
     /** The idle upstream connections of {@code loop}; call from that loop only. */
