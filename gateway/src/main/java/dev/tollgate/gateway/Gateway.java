@@ -131,9 +131,17 @@ public final class Gateway implements AutoCloseable {
     public static Gateway start(GatewayConfig config, Options options) throws IOException, InterruptedException {
         Gateway g = new Gateway(config, options);
         try {
-            g.proxyAddress = g.proxy.start(g.boss, g.workers);
-            g.adminAddress = g.admin.start(config.admin().listen().socketAddress(), g.adminGroup);
-        } catch (InterruptedException | RuntimeException e) {
+            try {
+                g.proxyAddress = g.proxy.start(g.boss, g.workers);
+            } catch (Exception e) {
+                throw bindError("listen", config.listen(), e);
+            }
+            try {
+                g.adminAddress = g.admin.start(config.admin().listen().socketAddress(), g.adminGroup);
+            } catch (Exception e) {
+                throw bindError("admin.listen", config.admin().listen(), e);
+            }
+        } catch (IOException | RuntimeException e) {
             g.close();
             throw e;
         }
@@ -146,6 +154,18 @@ public final class Gateway implements AutoCloseable {
         log.info("proxy on {} → {}; admin API on {}; mode {}", g.proxyAddress, config.upstream().url(), g.adminAddress,
                 config.meter().mode().configName());
         return g;
+    }
+
+    /** A listening address that cannot be bound, said with the key that set it. */
+    private static IOException bindError(String key, Object address, Exception e) throws InterruptedException {
+        if (e instanceof InterruptedException ie) {
+            throw ie;
+        }
+        String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        if (why.contains("Address already in use") || why.contains("address already in use")) {
+            why = "the address is already in use (another gateway, or another server, listens there)";
+        }
+        return new IOException(key + ": " + address + ": cannot listen: " + why, e);
     }
 
     /** A short, stable version of the configuration in force: the first 16 hex digits of the SHA-256 of its canonical form. */

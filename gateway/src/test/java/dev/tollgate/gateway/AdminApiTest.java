@@ -104,4 +104,19 @@ class AdminApiTest {
             assertThat(bad.body()).contains("from: 'yesterday' (expected: a date like 2026-11-01");
         }
     }
+
+    @Test
+    void ledgerThatCannotWrite_failsReadyz_whileTheProxyGoesOn() throws Exception {
+        try (GatewayFixture f = new GatewayFixture(dir, PostApiServer.Options.defaults(), "meter:\n  threshold: 50\n")) {
+            f.gateway.ledger().close(); // every write now fails, as on a full or unwritable disk
+            assertThat(f.get("/2/tweets/search/recent?max_results=100").statusCode()).as("the crossing request is served").isEqualTo(200);
+            Await.value(() -> f.posts(ME), 100, "still metered");
+            assertThat(f.gateway.meter().flagged(ME)).isTrue();
+            HttpResponse<String> ready = f.admin("/readyz");
+            assertThat(ready.statusCode()).isEqualTo(503);
+            assertThat(ready.body()).contains("failing");
+            assertThat(f.admin("/metrics").body()).contains("tollgate_ledger_failures_total 2.0");
+            assertThat(f.get("/2/tweets/search/recent?max_results=1").statusCode()).isEqualTo(200);
+        }
+    }
 }

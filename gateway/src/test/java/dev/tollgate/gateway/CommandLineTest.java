@@ -51,6 +51,19 @@ class CommandLineTest {
     }
 
     @Test
+    void serve_portInUse_saysWhichKey() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Path config = dir.resolve("tollgate.yaml");
+            Files.writeString(config, "listen: 127.0.0.1:" + taken.getLocalPort() + "\nupstream:\n  url: http://127.0.0.1:9\n"
+                    + "admin:\n  listen: 127.0.0.1:0\ndataDir: data\n");
+            Run r = run("serve", "--config", config.toString());
+            assertThat(r.exit()).isEqualTo(1);
+            assertThat(r.err()).contains("listen: 127.0.0.1:" + taken.getLocalPort() + ": cannot listen: the address is already in use")
+                    .doesNotContain("\tat ");
+        }
+    }
+
+    @Test
     void badOptions_areUsageErrors() {
         assertThat(run("upstream", "--page-size", "500").err()).contains("--page-size: 500 (expected: 1..100)");
         assertThat(run("demo", "--hours", "0").exit()).isEqualTo(2);
