@@ -1,7 +1,6 @@
 package dev.tollgate.gateway.counting;
 
 import java.nio.ByteBuffer;
-import java.util.Locale;
 
 /**
  * Counts the posts of an X API v2 shaped JSON body while it streams by (SPEC §3):
@@ -28,8 +27,8 @@ public final class PostCounter {
     private static final int IS_META = 2;
     private static final int IS_RESULT_COUNT = 3;
 
-    /** Container kind per depth: '{' or '['. */
-    private final byte[] kinds = new byte[MAX_DEPTH + 1];
+    /** Container kind per depth: '{' or '['; grows with the nesting, up to {@link #MAX_DEPTH}. */
+    private byte[] kinds = new byte[16];
     private int depth;
     private boolean inString;
     private boolean escaped;
@@ -337,6 +336,9 @@ public final class PostCounter {
             return;
         }
         depth++;
+        if (depth == kinds.length) {
+            kinds = java.util.Arrays.copyOf(kinds, Math.min(MAX_DEPTH + 1, kinds.length * 2));
+        }
         kinds[depth] = c;
         expectKey = c == '{';
         if (depth == 2 && p == IS_DATA) {
@@ -420,8 +422,19 @@ public final class PostCounter {
         if (contentType == null) {
             return false;
         }
-        int semi = contentType.indexOf(';');
-        String type = (semi < 0 ? contentType : contentType.substring(0, semi)).trim().toLowerCase(Locale.ROOT);
-        return type.equals("application/json") || (type.startsWith("application/") && type.endsWith("+json"));
+        int end = contentType.indexOf(';');
+        end = end < 0 ? contentType.length() : end;
+        while (end > 0 && contentType.charAt(end - 1) == ' ') {
+            end--;
+        }
+        int start = 0;
+        while (start < end && contentType.charAt(start) == ' ') {
+            start++;
+        }
+        if (!contentType.regionMatches(true, start, "application/", 0, 12)) {
+            return false;
+        }
+        return (end - start == 16 && contentType.regionMatches(true, start + 12, "json", 0, 4))
+                || (end - start > 17 && contentType.regionMatches(true, end - 5, "+json", 0, 5));
     }
 }

@@ -21,6 +21,10 @@ final class ProxyHeaders {
 
     /** Removes the hop-by-hop fields, including every field named in {@code Connection}. */
     static void removeHopByHop(HttpHeaders h) {
+        if (!h.contains(HttpHeaderNames.CONNECTION)) {
+            removeFixed(h);
+            return;
+        }
         List<String> named = new ArrayList<>();
         for (String c : h.getAll(HttpHeaderNames.CONNECTION)) {
             for (String token : c.split(",")) {
@@ -33,6 +37,10 @@ final class ProxyHeaders {
         for (String n : named) {
             h.remove(n);
         }
+        removeFixed(h);
+    }
+
+    private static void removeFixed(HttpHeaders h) {
         for (CharSequence n : HOP_BY_HOP) {
             h.remove(n);
         }
@@ -56,6 +64,10 @@ final class ProxyHeaders {
 
     /** All values of a header joined by commas, or null. */
     static String joined(HttpHeaders h, String name) {
+        String first = h.get(name);
+        if (first == null) {
+            return null;
+        }
         List<String> all = h.getAll(name);
         if (all.isEmpty()) {
             return null;
