@@ -72,11 +72,17 @@ public class RecordBenchmark {
 
     @State(Scope.Benchmark)
     public static class TollgateState {
+        /** As the gateway runs it: remembering changed entities for the journal (one set lookup more per record). */
+        @Param({"false", "true"})
+        public boolean trackChanges;
         Meter meter;
 
         @Setup(Level.Trial)
         public void setUp() {
             meter = new Meter(MeterConfig.defaults(), DamagesTerms.standard(), Clock.systemUTC(), MeterListener.none());
+            if (trackChanges) {
+                meter.trackChanges();
+            }
         }
     }
 
