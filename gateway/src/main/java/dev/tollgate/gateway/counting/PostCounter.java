@@ -113,46 +113,101 @@ public final class PostCounter {
      * end of the piece, or at the end of the piece.
      */
     private int deep(byte[] a, int i, int to) {
-        while (i < to) {
-            i = stopByte(a, i, to);
-            if (i >= to) {
-                return to;
+        if (escaped) {
+            escaped = false; // the byte after a backslash that ended the previous piece
+            i++;
+        }
+        // eight bytes at a time while the words hold no backslash (the common case)
+        while (i + 8 <= to) {
+            long w = (long) LONGS.get(a, i);
+            long quotes = lanes(w, QUOTES);
+            long backslashes = lanes(w, BACKSLASHES);
+            if (backslashes != 0) {
+                break; // escapes: byte by byte for a while
             }
+            if (quotes == 0 && inString) {
+                i += 8; // inside a string: nothing here matters
+                continue;
+            }
+            // lanes inside a string: odd number of quotes before (and at) the lane, flipped if one is open
+            long parity = quotes;
+            parity ^= parity << 8;
+            parity ^= parity << 16;
+            parity ^= parity << 32;
+            long inside = inString ? ~parity & HIGHS : parity;
+            // under the mask 0xD9, '[', ']', '{' and '}' all read 0x59; the exact test runs only on a hit
+            long maybe = lanes(w & BRACKET_MASK, BRACKETS) & ~inside & ~quotes;
+            long brackets = maybe == 0 ? 0
+                    : (lanes(w, OPEN_BRACES) | lanes(w, OPEN_SQUARES) | lanes(w, CLOSE_BRACES) | lanes(w, CLOSE_SQUARES)) & maybe;
+            boolean endsInString = ((inside >>> 56) & 0x80) != 0;
+            if (brackets == 0) {
+                inString = endsInString;
+                i += 8;
+                continue;
+            }
+            while (brackets != 0) {
+                int lane = Long.numberOfTrailingZeros(brackets) >>> 3;
+                brackets &= brackets - 1;
+                byte b = a[i + lane];
+                if (b == '{' || b == '[') {
+                    open(b);
+                    if (broken) {
+                        return i + lane + 1;
+                    }
+                } else {
+                    close(b);
+                    if (broken || depth < 3) {
+                        inString = false; // a bracket outside any string: no string is open here
+                        return i + lane + 1;
+                    }
+                }
+            }
+            inString = endsInString;
+            i += 8;
+        }
+        int bytewise = Math.min(to, i + 8);
+        while (i < bytewise) {
             byte b = a[i];
             i++;
-            if (!DEEP_STOP[b & 0xff]) {
-                continue; // a near miss of the eight-at-a-time test ('_', 'y', …)
+            if (inString) {
+                if (escaped) {
+                    escaped = false;
+                } else if (b == '\\') {
+                    escaped = true;
+                } else if (b == '"') {
+                    inString = false;
+                    stringIsKey = false;
+                }
+                continue;
             }
             if (b == '"') {
-                for (;;) {
-                    i = quoteOrEscape(a, i, to);
-                    if (i >= to) {
-                        inString = true; // cut by the end of the piece: the fast string path goes on
-                        stringIsKey = false;
-                        return to;
-                    }
-                    if (a[i] == '"') {
-                        i++;
-                        break;
-                    }
-                    if (i + 1 >= to) {
-                        inString = true;
-                        stringIsKey = false;
-                        escaped = true;
-                        return to;
-                    }
-                    i += 2; // an escaped byte
-                }
+                inString = true;
+                stringIsKey = false;
             } else if (b == '{' || b == '[') {
                 open(b);
-            } else {
+            } else if (b == '}' || b == ']') {
                 close(b);
                 if (broken || depth < 3) {
                     return i;
                 }
             }
         }
+        if (escaped && i == to) {
+            return i; // the next piece starts with the escaped byte
+        }
         return i;
+    }
+
+    private static final long OPEN_BRACES = 0x7B7B7B7B7B7B7B7BL;
+    private static final long OPEN_SQUARES = 0x5B5B5B5B5B5B5B5BL;
+    private static final long CLOSE_BRACES = 0x7D7D7D7D7D7D7D7DL;
+    private static final long CLOSE_SQUARES = 0x5D5D5D5D5D5D5D5DL;
+    private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
+
+    /** 0x80 in every byte lane of {@code w} equal to the byte repeated in {@code pattern}, exactly. */
+    private static long lanes(long w, long pattern) {
+        long t = w ^ pattern;
+        return ~(((t & LOW7) + LOW7) | t | LOW7);
     }
 
     private static final long BRACKET_MASK = 0xD9D9D9D9D9D9D9D9L;
@@ -185,7 +240,7 @@ public final class PostCounter {
     private void feed(byte[] a, int from, int to) {
         int i = from;
         while (i < to && !broken) {
-            if (!inString && depth >= 3 && !readingCount) {
+            if (depth >= 3 && !readingCount) {
                 i = deep(a, i, to);
                 continue;
             }
