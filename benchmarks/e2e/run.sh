@@ -33,8 +33,8 @@ need wrk wrk
 NGINX=$(command -v nginx)
 
 JAR=gateway/target/tollgate.jar
-if [ ! -f "$JAR" ]; then
-  echo "building $JAR ..."
+if [ ! -f "$JAR" ] || [ ! -f benchmarks/target/benchmarks.jar ]; then
+  echo "building $JAR and benchmarks/target/benchmarks.jar ..."
   mvn -B -q package -DskipTests
 fi
 
