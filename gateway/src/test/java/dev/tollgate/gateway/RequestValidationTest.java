@@ -31,7 +31,7 @@ class RequestValidationTest {
     void start() throws Exception {
         upstream = new ScriptedUpstream();
         gateway = GatewayFixture.startGateway(dir, upstream.url(),
-                "limits:\n  maxInitialLineLength: 1024\n  maxHeaderSize: 4096\n  maxHeaderCount: 20\n",
+                "limits:\n  maxInitialLineLength: 1024\n  maxHeaderSize: 4096\n  maxHeaderCount: 20\n  clientIdleTimeout: 400ms\n",
                 new ManualClock(GatewayFixture.T0), MeterListener.none());
     }
 
@@ -95,5 +95,29 @@ class RequestValidationTest {
         }
         assertThat(upstream.received).hasSize(1);
         assertThat(new String(upstream.received.get(0).body())).isEqualTo(inner);
+    }
+
+    @Test
+    void slowClient_neverFinishingItsHeaders_getsA408AndIsClosed_andNothingIsForwarded() throws Exception {
+        try (RawHttp slow = new RawHttp(gateway.proxyAddress()); RawHttp other = new RawHttp(gateway.proxyAddress())) {
+            slow.send("GET /2/tweets/search/recent HTTP/1.1\r\nHost: t\r\nX-Slow: ");
+            upstream.then(ScriptedUpstream.json("{\"data\":[1]}"));
+            assertThat(other.exchange(RawHttp.get("/ok")).status()).as("others are served meanwhile").isEqualTo(200);
+            // the gateway's idle timeout (400 ms here) ends it; the read waits for that, bounded by the socket timeout
+            RawHttp.Response r = slow.read(false);
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(slow.closedByPeer()).isTrue();
+        }
+        assertThat(upstream.received).hasSize(1);
+        assertThat(upstream.received.get(0).head()).startsWith("GET /ok ");
+    }
+
+    @Test
+    void idleKeepAliveConnection_isClosedQuietly() throws Exception {
+        upstream.then(ScriptedUpstream.json("{\"data\":[1]}"));
+        try (RawHttp c = new RawHttp(gateway.proxyAddress())) {
+            assertThat(c.exchange(RawHttp.get("/ok")).status()).isEqualTo(200);
+            assertThat(c.closedByPeer()).as("closed after the idle timeout, without a response").isTrue();
+        }
     }
 }

@@ -34,14 +34,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     private final ProxyContext px;
     private final ProxyResponseEncoder encoder;
+    private final StrictRequestDecoder decoder;
     private final ArrayDeque<Object> pipelined = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
     private Exchange current;
     private boolean http11 = true;
     private boolean closing;
 
-    FrontendHandler(ProxyContext px, ProxyResponseEncoder encoder) {
+    FrontendHandler(ProxyContext px, StrictRequestDecoder decoder, ProxyResponseEncoder encoder) {
         this.px = px;
+        this.decoder = decoder;
         this.encoder = encoder;
     }
 
@@ -244,7 +246,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent) {
-            if (current == null) {
+            if (current == null && decoder.hasPartialRequest()) {
+                px.metrics.error(ErrorKind.BAD_REQUEST);
+                px.metrics.request("rejected", 408);
+                respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request was not sent in time", null);
+            } else if (current == null) {
                 closeNow(); // an idle keep-alive connection
             } else if (!current.requestDone()) {
                 respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request was not sent in time", null);

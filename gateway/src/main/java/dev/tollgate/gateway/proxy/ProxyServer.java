@@ -51,9 +51,10 @@ public final class ProxyServer {
                         ProxyResponseEncoder encoder = new ProxyResponseEncoder();
                         ChannelPipeline p = ch.pipeline();
                         p.addLast("idle", new IdleStateHandler(limits.clientIdleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-                        p.addLast("decoder", new StrictRequestDecoder(decoder));
+                        StrictRequestDecoder requests = new StrictRequestDecoder(decoder);
+                        p.addLast("decoder", requests);
                         p.addLast("encoder", encoder);
-                        p.addLast("frontend", new FrontendHandler(px, encoder));
+                        p.addLast("frontend", new FrontendHandler(px, requests, encoder));
                     }
                 })
                 .bind(px.config.listen().socketAddress())

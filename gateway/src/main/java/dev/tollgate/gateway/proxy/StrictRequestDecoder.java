@@ -14,6 +14,11 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         super(config);
     }
 
+    /** True if part of a request has arrived but not yet the whole head: a client still (or too slowly) sending. */
+    boolean hasPartialRequest() {
+        return internalBuffer().isReadable();
+    }
+
     @Override
     protected void handleTransferEncodingChunkedWithContentLength(HttpMessage message) {
         throw new IllegalArgumentException("both Transfer-Encoding and Content-Length");
