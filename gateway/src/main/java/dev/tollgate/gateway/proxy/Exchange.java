@@ -123,7 +123,7 @@ final class Exchange {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, up.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                        ch.pipeline().addLast("idle", new IdleStateHandler(up.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
                         ch.pipeline().addLast("http", new HttpClientCodec(px.upstreamDecoder, false, false));
                         ch.pipeline().addLast("backend", new BackendHandler(pool));
                     }
