@@ -1,16 +1,14 @@
 package dev.tollgate.benchmarks;
 
 import dev.tollgate.meter.Incident;
+import dev.tollgate.meter.ManualClock;
 import dev.tollgate.meter.Meter;
 import dev.tollgate.meter.MeterConfig;
 import dev.tollgate.meter.MeterListener;
 import dev.tollgate.meter.damages.DamagesTerms;
 import dev.tollgate.meter.damages.Money;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.SplittableRandom;
 
 /**
@@ -29,7 +27,7 @@ public final class Simulation {
     }
 
     public static void main(String[] args) {
-        SimClock clock = new SimClock(START);
+        ManualClock clock = new ManualClock(START);
         DamagesTerms terms = DamagesTerms.standard();
         Meter meter = new Meter(MeterConfig.defaults(), terms, clock, new MeterListener() {
             @Override
@@ -80,38 +78,5 @@ public final class Simulation {
             total = total.plus(i.amount());
         }
         System.out.println("  total: " + total);
-    }
-
-    /** The simulation's clock, moved by the loop. */
-    private static final class SimClock extends Clock {
-        private volatile long millis;
-
-        SimClock(long millis) {
-            this.millis = millis;
-        }
-
-        void set(long m) {
-            millis = m;
-        }
-
-        @Override
-        public long millis() {
-            return millis;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
     }
 }

@@ -147,9 +147,11 @@ public final class Gateway implements AutoCloseable {
         }
         g.serving = true;
         if (g.housekeeping != null) {
-            g.housekeeping.scheduleAtFixedRate(g::tickQuietly, 1, 1, TimeUnit.SECONDS);
-            g.journal.scheduleAtFixedRate(g::flushQuietly, 1, 1, TimeUnit.SECONDS);
-            g.journal.scheduleAtFixedRate(g::snapshotQuietly, 5, 5, TimeUnit.MINUTES);
+            g.housekeeping.scheduleAtFixedRate(g.guarded(g::tick, "housekeeping failed; retrying in a second", null), 1, 1, TimeUnit.SECONDS);
+            g.journal.scheduleAtFixedRate(g.guarded(g.windows::flush, "journal: could not write the last second's counts; retrying in a second",
+                    GatewayMetrics.ErrorKind.JOURNAL), 1, 1, TimeUnit.SECONDS);
+            g.journal.scheduleAtFixedRate(g.guarded(g.windows::snapshot, "windows snapshot failed; the journal goes on",
+                    GatewayMetrics.ErrorKind.JOURNAL), 5, 5, TimeUnit.MINUTES);
         }
         log.info("proxy on {} → {}; admin API on {}; mode {}", g.proxyAddress, config.upstream().url(), g.adminAddress,
                 config.meter().mode().configName());
@@ -232,30 +234,23 @@ public final class Gateway implements AutoCloseable {
         windows.flush();
     }
 
-    private void flushQuietly() {
-        try {
-            windows.flush();
-        } catch (IOException | RuntimeException e) {
-            metrics.error(GatewayMetrics.ErrorKind.JOURNAL);
-            log.error("journal: could not write the last second's counts; retrying in a second: {}", e.toString());
-        }
+    /** Work of a background thread that fails without stopping the thread. */
+    private interface Task {
+        void run() throws IOException;
     }
 
-    private void snapshotQuietly() {
-        try {
-            windows.snapshot();
-        } catch (IOException | RuntimeException e) {
-            metrics.error(GatewayMetrics.ErrorKind.JOURNAL);
-            log.error("windows snapshot failed; the journal goes on: {}", e.toString());
-        }
-    }
-
-    private void tickQuietly() {
-        try {
-            tick();
-        } catch (RuntimeException e) {
-            log.error("housekeeping failed; retrying in a second", e);
-        }
+    /** {@code task}, whose failure is logged (and counted as {@code kind}, when given) for the next run to retry. */
+    private Runnable guarded(Task task, String failure, GatewayMetrics.ErrorKind kind) {
+        return () -> {
+            try {
+                task.run();
+            } catch (IOException | RuntimeException e) {
+                if (kind != null) {
+                    metrics.error(kind);
+                }
+                log.error("{}: {}", failure, e.toString());
+            }
+        };
     }
 
     public Meter meter() {

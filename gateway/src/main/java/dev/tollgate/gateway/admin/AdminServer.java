@@ -33,9 +33,6 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -159,8 +156,8 @@ public final class AdminServer {
                 String entity = q.parameters().containsKey("entity") ? q.parameters().get("entity").get(0) : null;
                 DamageReport report;
                 try {
-                    report = DamageReport.fromLedger(ledger.records(), Instant.ofEpochMilli(timeParam(q, "from", REPORT_FROM)),
-                            Instant.ofEpochMilli(timeParam(q, "to", REPORT_TO)), entity, clock.instant());
+                    report = DamageReport.fromLedger(ledger.records(), Instant.ofEpochMilli(timeParam(q, "from", DamageReport.BEGINNING.toEpochMilli())),
+                            Instant.ofEpochMilli(timeParam(q, "to", DamageReport.END.toEpochMilli())), entity, clock.instant());
                 } catch (java.io.IOException e) {
                     log.error("damages report: the ledger cannot be read", e);
                     return Problem.response(ctx.alloc(), HttpResponseStatus.SERVICE_UNAVAILABLE, "the ledger cannot be read: " + e.getMessage());
@@ -174,10 +171,6 @@ public final class AdminServer {
             return Problem.response(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "no such admin resource: " + path);
         }
     }
-
-    /** The default range of a report: everything (1970 to the end of 9999). */
-    public static final long REPORT_FROM = 0;
-    public static final long REPORT_TO = 253_402_300_800_000L;
 
     private static final class BadParameter extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -203,18 +196,11 @@ public final class AdminServer {
         throw new BadParameter(name + ": '" + v.get(0) + "' (expected: a whole number in " + min + ".." + max + ")");
     }
 
-    /** A date ({@code 2026-11-01}, midnight UTC) or an instant ({@code 2026-11-01T10:00:00Z}). */
+    /** A time parameter, as a report's bounds are written ({@link DamageReport#bound}); {@code dflt} when absent. */
     static long timeParam(QueryStringDecoder q, String name, long dflt) {
         List<String> v = q.parameters().get(name);
-        if (v == null || v.isEmpty() || v.get(0).isBlank()) {
-            return dflt;
-        }
-        String s = v.get(0).trim();
-        try {
-            return s.length() == 10 ? LocalDate.parse(s).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli() : Instant.parse(s).toEpochMilli();
-        } catch (DateTimeParseException e) {
-            throw new BadParameter(name + ": '" + s + "' (expected: a date like 2026-11-01 or an instant like 2026-11-01T10:00:00Z)");
-        }
+        Instant t = DamageReport.bound(name, v == null || v.isEmpty() ? null : v.get(0), null);
+        return t == null ? dflt : t.toEpochMilli();
     }
 
     private static FullHttpResponse json(HttpResponseStatus status, JsonNode body) {

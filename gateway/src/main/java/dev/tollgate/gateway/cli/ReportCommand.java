@@ -1,6 +1,5 @@
 package dev.tollgate.gateway.cli;
 
-import dev.tollgate.meter.ledger.Ledger;
 import dev.tollgate.meter.ledger.LedgerVerification;
 import dev.tollgate.meter.report.DamageReport;
 import dev.tollgate.meter.report.ReportFormat;
@@ -9,9 +8,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,13 +42,9 @@ final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         ReportFormat f = ReportFormat.of(format, "--format");
-        Instant start = instant("--from", from, Instant.EPOCH);
-        Instant end = instant("--to", to, Instant.ofEpochMilli(253_402_300_800_000L));
-        Path file = Ledger.fileIn(dataDir);
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("--data-dir: '" + dataDir + "' (expected: a Tollgate data directory; no " + file + ")");
-        }
-        LedgerVerification v = LedgerVerification.of(file);
+        Instant start = DamageReport.bound("--from", from, DamageReport.BEGINNING);
+        Instant end = DamageReport.bound("--to", to, DamageReport.END);
+        LedgerVerification v = LedgerVerification.of(VerifyLedgerCommand.ledgerOf(dataDir));
         if (v.badLine() > 0) {
             spec.commandLine().getErr().println("tollgate: warning: the ledger is broken at line " + v.badLine() + " (" + v.reason()
                     + "); the report holds the records before it. Run tollgate verify-ledger.");
@@ -68,16 +60,5 @@ final class ReportCommand implements Callable<Integer> {
             w.flush();
         }
         return 0;
-    }
-
-    static Instant instant(String key, String text, Instant dflt) {
-        if (text == null || text.isBlank()) {
-            return dflt;
-        }
-        try {
-            return text.length() == 10 ? LocalDate.parse(text).atStartOfDay(ZoneOffset.UTC).toInstant() : Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException(key + ": '" + text + "' (expected: a date like 2026-11-01 or an instant like 2026-11-01T10:00:00Z)");
-        }
     }
 }

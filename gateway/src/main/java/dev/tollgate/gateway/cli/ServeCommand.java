@@ -35,10 +35,7 @@ final class ServeCommand implements Callable<Integer> {
             c = c.withListen(HostPort.parse("--listen", listen));
         }
         if (upstream != null) {
-            GatewayConfig.Upstream u = c.upstream();
-            GatewayConfig.Upstream parsed = GatewayConfig.Upstream.of(upstream);
-            c = c.withUpstream(new GatewayConfig.Upstream(parsed.url(), null, 0, u.connectTimeout(), u.responseTimeout(),
-                    u.idleTimeout(), u.maxIdlePerLoop()));
+            c = c.withUpstream(c.upstream().withUrl("--upstream", upstream));
         }
         if (adminListen != null) {
             c = c.withAdmin(new GatewayConfig.Admin(HostPort.parse("--admin-listen", adminListen), c.admin().tokenFile()));

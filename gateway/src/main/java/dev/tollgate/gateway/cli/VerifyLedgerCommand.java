@@ -22,12 +22,18 @@ final class VerifyLedgerCommand implements Callable<Integer> {
     @Option(names = "--data-dir", required = true, description = "the gateway's data directory")
     Path dataDir;
 
-    @Override
-    public Integer call() throws IOException {
+    /** The ledger file of {@code dataDir}, which must be a Tollgate data directory (named as {@code --data-dir}). */
+    static Path ledgerOf(Path dataDir) {
         Path file = Ledger.fileIn(dataDir);
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("--data-dir: '" + dataDir + "' (expected: a Tollgate data directory; no " + file + ")");
         }
+        return file;
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        Path file = ledgerOf(dataDir);
         LedgerVerification v = LedgerVerification.of(file);
         PrintWriter out = spec.commandLine().getOut();
         if (v.badLine() > 0) {

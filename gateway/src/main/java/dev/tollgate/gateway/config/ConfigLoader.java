@@ -68,7 +68,7 @@ public final class ConfigLoader {
         if (!u.has("url")) {
             throw new IllegalArgumentException("upstream.url: missing (expected: the post API's URL, e.g. http://127.0.0.1:8081)");
         }
-        GatewayConfig.Upstream upstream = new GatewayConfig.Upstream(upstreamUrl("upstream.url", u.string("url", null)), null, 0,
+        GatewayConfig.Upstream upstream = new GatewayConfig.Upstream(upstreamUrl("upstream.url", u.string("url", null)),
                 u.duration("connectTimeout", Duration.ofSeconds(2)),
                 u.duration("responseTimeout", Duration.ofSeconds(30)),
                 u.duration("idleTimeout", Duration.ofSeconds(60)),

@@ -26,24 +26,28 @@ public record GatewayConfig(
         Damages damages,
         Limits limits) {
 
-    public record Upstream(URI url, String host, int port, Duration connectTimeout, Duration responseTimeout,
-            Duration idleTimeout, int maxIdlePerLoop) {
-
-        /** The upstream at {@code url}, with the default timeouts. */
-        public static Upstream of(String url) {
-            return new Upstream(ConfigLoader.upstreamUrl("upstream.url", url), null, 0, Duration.ofSeconds(2),
-                    Duration.ofSeconds(30), Duration.ofSeconds(60), 64);
-        }
+    public record Upstream(URI url, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout, int maxIdlePerLoop) {
 
         public Upstream {
-            host = url.getHost();
-            port = url.getPort() < 0 ? 80 : url.getPort();
             ConfigLoader.positive("upstream.connectTimeout", connectTimeout);
             ConfigLoader.positive("upstream.responseTimeout", responseTimeout);
             ConfigLoader.positive("upstream.idleTimeout", idleTimeout);
             if (maxIdlePerLoop < 0) {
                 throw new IllegalArgumentException("upstream.maxIdlePerLoop: " + maxIdlePerLoop + " (expected: >= 0)");
             }
+        }
+
+        public String host() {
+            return url.getHost();
+        }
+
+        public int port() {
+            return url.getPort() < 0 ? 80 : url.getPort();
+        }
+
+        /** The same timeouts in front of another URL; {@code key} names it in the error. */
+        public Upstream withUrl(String key, String text) {
+            return new Upstream(ConfigLoader.upstreamUrl(key, text), connectTimeout, responseTimeout, idleTimeout, maxIdlePerLoop);
         }
     }
 

@@ -98,15 +98,6 @@ public final class PostCounter {
         return i;
     }
 
-    /** The bytes that matter below depth 2: strings (for their brackets) and brackets. */
-    private static final boolean[] DEEP_STOP = new boolean[256];
-
-    static {
-        for (char c : new char[] {'"', '{', '}', '[', ']'}) {
-            DEEP_STOP[c] = true;
-        }
-    }
-
     /**
      * Inside an element of data, or anything else below depth 2, nothing matters but where it
      * ends: only strings and brackets are looked at. Returns at depth 2, in a string cut by the
@@ -213,27 +204,6 @@ public final class PostCounter {
     private static final long BRACKET_MASK = 0xD9D9D9D9D9D9D9D9L;
     private static final long BRACKETS = 0x5959595959595959L;
 
-    /**
-     * The index of the first byte in {@code a[i..to)} that may be '"' or a bracket, eight at a time:
-     * under the mask 0xD9, '[', ']', '{' and '}' all read 0x59 (so do a few harmless others).
-     */
-    static int stopByte(byte[] a, int i, int to) {
-        while (i + 8 <= to) {
-            long w = (long) LONGS.get(a, i);
-            long q = w ^ QUOTES;
-            long br = (w & BRACKET_MASK) ^ BRACKETS;
-            long hit = ((q - ONES) & ~q | (br - ONES) & ~br) & HIGHS;
-            if (hit != 0) {
-                return i + (Long.numberOfTrailingZeros(hit) >>> 3);
-            }
-            i += 8;
-        }
-        while (i < to && !DEEP_STOP[a[i] & 0xff]) {
-            i++;
-        }
-        return i;
-    }
-
     /** A copy of a direct buffer's bytes, reused: arrays scan fastest. */
     private byte[] scratch = new byte[0];
 
@@ -339,7 +309,6 @@ public final class PostCounter {
         switch (c) {
             case ' ', '\t', '\n', '\r' -> endScalar();
             case '"' -> {
-                valueStartsIfElement();
                 inString = true;
                 stringIsKey = expectKey;
                 if (stringIsKey) {
@@ -367,12 +336,6 @@ public final class PostCounter {
                     scalarOpen = true;
                 }
             }
-        }
-    }
-
-    private void valueStartsIfElement() {
-        if (!expectKey) {
-            pending = pending == IS_RESULT_COUNT ? NONE : pending;
         }
     }
 

@@ -60,7 +60,7 @@ public final class Demo {
     }
 
     /** What the demo saw, for its summary (and for tests). */
-    public record Result(List<Incident> incidents, long requests, long postsServed, List<String> scraperIdentifiers, Path dataDir,
+    public record Result(List<Incident> incidents, long requests, List<String> scraperIdentifiers, Path dataDir,
             DamagesTerms terms, Path report) {
     }
 
@@ -139,10 +139,10 @@ public final class Demo {
         }
         // the report comes from the ledger alone, as `tollgate report` makes it
         Path report = dataDir.resolve("damages-report.html");
-        DamageReport dr = DamageReport.fromLedger(LedgerVerification.of(Ledger.fileIn(dataDir)).records(), Instant.EPOCH,
-                Instant.ofEpochMilli(253_402_300_800_000L), null, clock.instant());
+        DamageReport dr = DamageReport.fromLedger(LedgerVerification.of(Ledger.fileIn(dataDir)).records(), DamageReport.BEGINNING,
+                DamageReport.END, null, clock.instant());
         Files.write(report, ReportFormat.HTML.render(dr));
-        return new Result(r.incidents(), r.requests(), r.postsServed(), r.scraperIdentifiers(), dataDir, r.terms(), report);
+        return new Result(r.incidents(), r.requests(), r.scraperIdentifiers(), dataDir, r.terms(), report);
     }
 
     private Result simulate(Gateway gateway, ManualClock clock, HttpClient http, ExecutorService senders,
@@ -190,7 +190,7 @@ public final class Demo {
             out.printf("  (%d requests failed; see the log)%n", failed.get());
         }
         List<String> ids = gateway.seen().of(SCRAPER);
-        return new Result(gateway.meter().incidents(), sent, 0, ids, dataDir, gateway.config().damages().terms(), null);
+        return new Result(gateway.meter().incidents(), sent, ids, dataDir, gateway.config().damages().terms(), null);
     }
 
     private HttpRequest.Builder scraperRequest(String base, long n) {

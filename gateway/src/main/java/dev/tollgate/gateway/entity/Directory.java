@@ -137,8 +137,4 @@ public final class Directory {
         }
         return byId.size() + " entities, " + byApiKey.size() + " API keys, " + byAccount.size() + " accounts, " + nets + " networks";
     }
-
-    List<String> ids() {
-        return new ArrayList<>(byId.keySet());
-    }
 }

@@ -60,7 +60,6 @@ final class Exchange {
     private final Resolution who;
     private final long countBefore;
     private final boolean head;
-    private final boolean hasBody;
     private final boolean clientKeepAlive;
     private final ArrayDeque<HttpContent> held = new ArrayDeque<>();
 
@@ -83,7 +82,7 @@ final class Exchange {
     private boolean charged;
 
     Exchange(FrontendHandler front, ChannelHandlerContext client, ProxyContext px, HttpRequest request, Resolution who,
-            long countBefore, boolean head, boolean hasBody, boolean clientKeepAlive) {
+            long countBefore, boolean head, boolean clientKeepAlive) {
         this.front = front;
         this.client = client;
         this.px = px;
@@ -91,7 +90,6 @@ final class Exchange {
         this.who = who;
         this.countBefore = countBefore;
         this.head = head;
-        this.hasBody = hasBody;
         this.clientKeepAlive = clientKeepAlive;
     }
 

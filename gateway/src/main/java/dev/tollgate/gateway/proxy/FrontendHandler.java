@@ -66,11 +66,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         dispatch(msg);
     }
 
-    @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-        // reads are driven by the exchange; nothing to do here
-    }
-
     private void dispatch(Object msg) {
         if (msg instanceof HttpRequest req) {
             try {
@@ -157,7 +152,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (expectContinue && hasBody) {
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
         }
-        current = new Exchange(this, ctx, px, req, who, count, req.method().equals(HttpMethod.HEAD), hasBody, keepAlive);
+        current = new Exchange(this, ctx, px, req, who, count, req.method().equals(HttpMethod.HEAD), keepAlive);
         current.start();
     }
 

@@ -41,8 +41,9 @@ final class RequestChecks {
             return new Refusal(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
                     "the request has " + h.size() + " header fields (at most " + maxHeaderCount + ")");
         }
-        List<String> lengths = h.getAll(HttpHeaderNames.CONTENT_LENGTH);
-        List<String> codings = h.getAll(HttpHeaderNames.TRANSFER_ENCODING);
+        // most requests carry neither: no lists for them
+        List<String> lengths = h.contains(HttpHeaderNames.CONTENT_LENGTH) ? h.getAll(HttpHeaderNames.CONTENT_LENGTH) : List.of();
+        List<String> codings = h.contains(HttpHeaderNames.TRANSFER_ENCODING) ? h.getAll(HttpHeaderNames.TRANSFER_ENCODING) : List.of();
         if (!lengths.isEmpty() && !codings.isEmpty()) {
             return new Refusal(HttpResponseStatus.BAD_REQUEST, "both Transfer-Encoding and Content-Length");
         }

@@ -35,6 +35,8 @@ import org.slf4j.LoggerFactory;
 public final class Ledger implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Ledger.class);
     public static final String FILE = "ledger.jsonl";
+    /** Members the ledger writes itself; a caller's fields of these names are not taken. */
+    private static final java.util.Set<String> RESERVED = java.util.Set.of("seq", "time", "type", "prev", "hash");
 
     private final Path file;
     private final Clock clock;
@@ -135,15 +137,18 @@ public final class Ledger implements AutoCloseable {
      * @throws UncheckedIOException if it could not be written (nothing of it stays in the file)
      */
     public synchronized LedgerRecord append(String type, ObjectNode fields) {
+        // seq, time and type first, then the fields, then prev: the order a reader expects
         ObjectNode body = Chain.JSON.createObjectNode();
         body.put("seq", seq + 1);
         body.put("time", Instant.ofEpochMilli(clock.millis()).toString());
         body.put("type", type);
-        body.setAll(fields);
-        body.remove(List.of("seq", "prev", "hash"));
-        body.put("seq", seq + 1);
+        fields.fields().forEachRemaining(e -> {
+            if (!RESERVED.contains(e.getKey())) {
+                body.set(e.getKey(), e.getValue());
+            }
+        });
         body.put("prev", prev);
-        String line = Chain.seal(reorder(body));
+        String line = Chain.seal(body);
         byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
         try {
             ByteBuffer buf = ByteBuffer.wrap(bytes);
@@ -169,21 +174,6 @@ public final class Ledger implements AutoCloseable {
         prev = hash;
         failing = false;
         return new LedgerRecord(seq, type, body.path("time").asText(), body, hash);
-    }
-
-    /** seq, time, type first, then the fields, then prev: the order a reader expects. */
-    private static ObjectNode reorder(ObjectNode body) {
-        ObjectNode o = Chain.JSON.createObjectNode();
-        o.set("seq", body.get("seq"));
-        o.set("time", body.get("time"));
-        o.set("type", body.get("type"));
-        body.fields().forEachRemaining(e -> {
-            if (!e.getKey().equals("seq") && !e.getKey().equals("time") && !e.getKey().equals("type") && !e.getKey().equals("prev")) {
-                o.set(e.getKey(), e.getValue());
-            }
-        });
-        o.set("prev", body.get("prev"));
-        return o;
     }
 
     /** Every sound record, read back from the file. */

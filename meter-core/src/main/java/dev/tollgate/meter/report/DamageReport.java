@@ -18,6 +18,26 @@ import java.util.TreeMap;
  */
 public record DamageReport(Instant generatedAt, Instant from, Instant to, String entity, List<DamagePeriod> periods) {
 
+    /** The range of a report that names no bounds: everything (1970 to the end of 9999). */
+    public static final Instant BEGINNING = Instant.EPOCH;
+    public static final Instant END = Instant.ofEpochMilli(253_402_300_800_000L);
+
+    /**
+     * A bound of a report's range as users write it: a date ({@code 2026-11-01}, midnight UTC) or
+     * an instant ({@code 2026-11-01T10:00:00Z}); {@code dflt} when blank. {@code key} names it in the error.
+     */
+    public static Instant bound(String key, String text, Instant dflt) {
+        if (text == null || text.isBlank()) {
+            return dflt;
+        }
+        String s = text.trim();
+        try {
+            return s.length() == 10 ? java.time.LocalDate.parse(s).atStartOfDay(java.time.ZoneOffset.UTC).toInstant() : Instant.parse(s);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new IllegalArgumentException(key + ": '" + s + "' (expected: a date like 2026-11-01 or an instant like 2026-11-01T10:00:00Z)");
+        }
+    }
+
     /** Total amount and posts of one entity, per currency. */
     public record EntityTotal(String entityId, String entityName, String currency, int periods, long posts, BigDecimal amount) {
     }

@@ -23,7 +23,7 @@ final class HtmlReport {
         b.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Damages report</title>\n<style>\n")
                 .append(CSS).append("</style>\n</head>\n<body>\n");
         b.append("<h1>Liquidated damages report</h1>\n<p class=\"meta\">");
-        if (r.from().equals(Instant.EPOCH) && r.to().isAfter(Instant.parse("9999-01-01T00:00:00Z"))) {
+        if (!r.from().isAfter(DamageReport.BEGINNING) && !r.to().isBefore(DamageReport.END)) {
             b.append("All damage periods in the ledger");
         } else {
             b.append("Periods overlapping ").append(esc(TIME.format(r.from()))).append(" to ").append(esc(TIME.format(r.to())));
