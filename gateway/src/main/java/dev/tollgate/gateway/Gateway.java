@@ -3,6 +3,7 @@ package dev.tollgate.gateway;
 import dev.tollgate.gateway.admin.AdminServer;
 import dev.tollgate.gateway.admin.AdminToken;
 import dev.tollgate.gateway.admin.GatewayMetrics;
+import dev.tollgate.gateway.admin.Readiness;
 import dev.tollgate.gateway.config.GatewayConfig;
 import dev.tollgate.gateway.entity.DirectoryWatcher;
 import dev.tollgate.gateway.entity.EntityResolver;
@@ -54,6 +55,7 @@ public final class Gateway implements AutoCloseable {
     private final AdminServer admin;
     private final ScheduledExecutorService housekeeping;
     private volatile boolean serving;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private InetSocketAddress proxyAddress;
     private InetSocketAddress adminAddress;
 
@@ -110,7 +112,10 @@ public final class Gateway implements AutoCloseable {
         this.workers = transport.group(options.workerThreads());
         this.adminGroup = transport.group(1);
         this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport);
-        this.admin = new AdminServer(token, metrics, meter, directory, seen, this::ready, ledger, options.clock(), transport);
+        Readiness readiness = new Readiness()
+                .part("proxy", () -> serving ? null : "not serving (starting or stopping)")
+                .part("ledger", () -> ledger.failing() ? "records cannot be written; see the log" : null);
+        this.admin = new AdminServer(token, metrics, meter, directory, seen, readiness, ledger, options.clock(), transport);
         metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
         metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
         metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
@@ -211,10 +216,6 @@ public final class Gateway implements AutoCloseable {
                 .put("upstream", config.upstream().url().toString()));
     }
 
-    private boolean ready() {
-        return serving && !ledger.failing();
-    }
-
     /** Housekeeping: finalizes due incidents, expires idle entities, reloads a changed directory. */
     public void tick() {
         meter.tick();
@@ -298,8 +299,37 @@ public final class Gateway implements AutoCloseable {
         return config;
     }
 
+    /**
+     * Graceful stop (SIGTERM): not ready at once, the listening socket closed, in-flight requests
+     * finished for up to {@code grace} (or until {@code force} turns true: a second signal), then
+     * {@link #close()}: journal, snapshot and ledger written. Logs the stop with its counts.
+     */
+    public void shutdown(java.time.Duration grace, java.util.function.BooleanSupplier force) {
+        if (closed.get()) {
+            return;
+        }
+        serving = false;
+        long started = System.nanoTime();
+        int open = proxy.openConnections();
+        long before = proxy.meteredRequests();
+        log.info("stopping: draining {} open connections for up to {}", open, dev.tollgate.gateway.config.Durations.format(grace));
+        int cut = 0;
+        try {
+            cut = proxy.drain(started + grace.toNanos(), force);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        long finished = proxy.meteredRequests() - before;
+        close();
+        log.info("stopped after {} ms: {} requests finished while draining, {} connections cut, {} requests metered in all, ledger {} records",
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), finished, cut, proxy.meteredRequests(), ledger.size());
+    }
+
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         serving = false;
         if (housekeeping != null) {
             housekeeping.shutdownNow();

@@ -24,13 +24,17 @@ class AdminApiTest {
     Path dir;
 
     @Test
-    void tokenRequired_exceptForHealthz() throws Exception {
+    void tokenRequired_exceptForTheProbes() throws Exception {
         try (GatewayFixture f = new GatewayFixture(dir, PostApiServer.Options.defaults(), "")) {
             String base = "http://127.0.0.1:" + f.gateway.adminAddress().getPort();
             HttpResponse<String> health = f.http.send(HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(health.statusCode()).isEqualTo(200);
-            for (String path : new String[] {"/readyz", "/metrics", "/api/v1/entities", "/api/v1/incidents"}) {
+            HttpResponse<String> ready = f.http.send(HttpRequest.newBuilder(URI.create(base + "/readyz")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(ready.statusCode()).as("a probe sends no token").isEqualTo(200);
+            assertThat(JSON.readTree(ready.body())).as("up or down, nothing more").isEqualTo(JSON.readTree("{\"status\":\"ready\"}"));
+            for (String path : new String[] {"/api/v1/status", "/metrics", "/api/v1/entities", "/api/v1/incidents"}) {
                 HttpResponse<String> none = f.http.send(HttpRequest.newBuilder(URI.create(base + path)).build(),
                         HttpResponse.BodyHandlers.ofString());
                 assertThat(none.statusCode()).as(path).isEqualTo(401);
@@ -112,9 +116,15 @@ class AdminApiTest {
             assertThat(f.get("/2/tweets/search/recent?max_results=100").statusCode()).as("the crossing request is served").isEqualTo(200);
             Await.value(() -> f.posts(ME), 100, "still metered");
             assertThat(f.gateway.meter().flagged(ME)).isTrue();
-            HttpResponse<String> ready = f.admin("/readyz");
+            String base = "http://127.0.0.1:" + f.gateway.adminAddress().getPort();
+            HttpResponse<String> ready = f.http.send(HttpRequest.newBuilder(URI.create(base + "/readyz")).build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertThat(ready.statusCode()).isEqualTo(503);
-            assertThat(ready.body()).contains("failing");
+            assertThat(JSON.readTree(ready.body())).as("the failing part's name, no detail")
+                    .isEqualTo(JSON.readTree("{\"status\":\"not ready\",\"failing\":[\"ledger\"]}"));
+            JsonNode status = JSON.readTree(f.admin("/api/v1/status").body());
+            assertThat(status.get("parts").get("ledger").asText()).contains("cannot be written");
+            assertThat(status.get("parts").get("proxy").asText()).isEqualTo("ok");
             assertThat(f.admin("/metrics").body()).contains("tollgate_ledger_failures_total 2.0");
             assertThat(f.get("/2/tweets/search/recent?max_results=1").statusCode()).isEqualTo(200);
         }

@@ -57,7 +57,7 @@ class ReportsTest {
             assertThat(p.get("evidence").get("posts")).hasSize(2 * 1440 - 1);
             assertThat(json.get("totals").get("USD").asText()).isEqualTo("37500.00");
             assertThat(f.admin("/api/v1/reports/damages?format=pdf").statusCode()).isEqualTo(400);
-            assertThat(JSON.readTree(f.admin("/readyz").body()).get("ledger").asText()).isEqualTo("ok");
+            assertThat(JSON.readTree(f.admin("/api/v1/status").body()).get("parts").get("ledger").asText()).isEqualTo("ok");
         }
     }
 

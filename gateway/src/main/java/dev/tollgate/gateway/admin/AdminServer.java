@@ -34,14 +34,14 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin API (SPEC §7) on its own port: {@code /healthz} for anyone; everything else needs
- * {@code Authorization: Bearer <admin token>}.
+ * The admin API (SPEC §7) on its own port: the probes {@code /healthz} and {@code /readyz} for
+ * anyone (load balancers and Kubernetes cannot send a token; they learn up/down and the name of a
+ * failing part, nothing more); everything else needs {@code Authorization: Bearer <admin token>}.
  */
 public final class AdminServer {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
@@ -49,18 +49,18 @@ public final class AdminServer {
     private final AdminToken token;
     private final GatewayMetrics metrics;
     private final AdminViews views;
-    private final BooleanSupplier ready;
+    private final Readiness readiness;
     private final Ledger ledger;
     private final Clock clock;
     private final Transport transport;
     private Channel server;
 
     public AdminServer(AdminToken token, GatewayMetrics metrics, Meter meter, Supplier<Directory> directory, SeenIdentifiers seen,
-            BooleanSupplier ready, Ledger ledger, Clock clock, Transport transport) {
+            Readiness readiness, Ledger ledger, Clock clock, Transport transport) {
         this.token = token;
         this.metrics = metrics;
         this.views = new AdminViews(meter, directory, seen);
-        this.ready = ready;
+        this.readiness = readiness;
         this.ledger = ledger;
         this.clock = clock;
         this.transport = transport;
@@ -118,18 +118,30 @@ public final class AdminServer {
             if (path.equals("/healthz")) {
                 return text(HttpResponseStatus.OK, "text/plain; charset=utf-8", "ok\n");
             }
+            if (path.equals("/readyz")) {
+                var failing = readiness.failing();
+                var body = AdminViews.JSON.createObjectNode().put("status", failing.isEmpty() ? "ready" : "not ready");
+                if (!failing.isEmpty()) {
+                    var names = body.putArray("failing");
+                    failing.keySet().forEach(names::add);
+                }
+                return json(failing.isEmpty() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
+            }
             if (!token.accepts(req.headers().get(HttpHeaderNames.AUTHORIZATION))) {
                 FullHttpResponse r = Problem.response(ctx.alloc(), HttpResponseStatus.UNAUTHORIZED,
                         "send Authorization: Bearer <admin token> (see admin.tokenFile, TOLLGATE_ADMIN_TOKEN or <dataDir>/admin.token)");
                 r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"tollgate-admin\"");
                 return r;
             }
-            if (path.equals("/readyz")) {
-                boolean ok = ready.getAsBoolean();
-                return json(ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                        AdminViews.JSON.createObjectNode().put("status", ok ? "ready" : "not ready")
-                                .put("ledger", ledger.failing() ? "failing: records cannot be written; see the log" : "ok")
-                                .put("ledgerRecords", ledger.size()));
+            if (path.equals("/api/v1/status")) {
+                var failing = readiness.failing();
+                var body = AdminViews.JSON.createObjectNode().put("status", failing.isEmpty() ? "ready" : "not ready");
+                var parts = body.putObject("parts");
+                for (String name : readiness.names()) {
+                    parts.put(name, failing.getOrDefault(name, "ok"));
+                }
+                body.put("ledgerRecords", ledger.size());
+                return json(HttpResponseStatus.OK, body);
             }
             if (path.equals("/metrics")) {
                 FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,

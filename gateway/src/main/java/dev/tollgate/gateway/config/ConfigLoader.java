@@ -136,8 +136,21 @@ public final class ConfigLoader {
                 l.integer("maxChunkSize", 65536, 256, 1 << 24),
                 l.duration("clientIdleTimeout", Duration.ofSeconds(60)));
         l.finish();
+
+        ConfigNode sd = root.section("shutdown");
+        GatewayConfig.Shutdown shutdown = new GatewayConfig.Shutdown(sd.duration("gracePeriod", Duration.ofSeconds(30)));
+        sd.finish();
+
+        ConfigNode al = root.section("accessLog");
+        boolean accessLogOn = al.bool("enabled", true);
+        String accessLogPath = al.string("path", null);
+        al.finish();
+        boolean stdout = "-".equals(accessLogPath) || "stdout".equals(accessLogPath);
+        GatewayConfig.AccessLog accessLog = new GatewayConfig.AccessLog(accessLogOn,
+                accessLogPath == null || stdout ? null : base.resolve(accessLogPath).normalize(), stdout);
+
         root.finish();
-        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, entities, damages, limits);
+        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog);
     }
 
     static URI upstreamUrl(String key, String text) {

@@ -24,7 +24,9 @@ public record GatewayConfig(
         Counting counting,
         Entities entities,
         Damages damages,
-        Limits limits) {
+        Limits limits,
+        Shutdown shutdown,
+        AccessLog accessLog) {
 
     public record Upstream(URI url, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout, int maxIdlePerLoop) {
 
@@ -124,6 +126,24 @@ public record GatewayConfig(
         }
     }
 
+    /** How a stop (SIGTERM) drains: in-flight requests get up to {@code gracePeriod} to finish. */
+    public record Shutdown(Duration gracePeriod) {
+        public Shutdown {
+            ConfigLoader.positive("shutdown.gracePeriod", gracePeriod);
+        }
+    }
+
+    /**
+     * The access log: one JSON line per request. {@code file} null means {@code <dataDir>/access.log};
+     * {@code stdout} writes to standard output instead (for containers).
+     */
+    public record AccessLog(boolean enabled, Path file, boolean stdout) {
+        /** Where the lines go, for a gateway whose data directory is {@code dataDir}; null for standard output. */
+        public Path fileIn(Path dataDir) {
+            return stdout ? null : file != null ? file : dataDir.resolve("access.log");
+        }
+    }
+
     /** A configuration with every default and the given upstream; data in {@code dataDir}. */
     public static GatewayConfig defaults(String upstreamUrl, Path dataDir) {
         return ConfigLoader.fromYaml("upstream:\n  url: " + upstreamUrl + "\ndataDir: '" + dataDir.toAbsolutePath() + "'\n",
@@ -131,26 +151,26 @@ public record GatewayConfig(
     }
 
     public GatewayConfig withListen(HostPort l) {
-        return new GatewayConfig(l, upstream, admin, dataDir, meter, counting, entities, damages, limits);
+        return new GatewayConfig(l, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog);
     }
 
     public GatewayConfig withUpstream(Upstream u) {
-        return new GatewayConfig(listen, u, admin, dataDir, meter, counting, entities, damages, limits);
+        return new GatewayConfig(listen, u, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog);
     }
 
     public GatewayConfig withAdmin(Admin a) {
-        return new GatewayConfig(listen, upstream, a, dataDir, meter, counting, entities, damages, limits);
+        return new GatewayConfig(listen, upstream, a, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog);
     }
 
     public GatewayConfig withDataDir(Path d) {
-        return new GatewayConfig(listen, upstream, admin, d, meter, counting, entities, damages, limits);
+        return new GatewayConfig(listen, upstream, admin, d, meter, counting, entities, damages, limits, shutdown, accessLog);
     }
 
     public GatewayConfig withMeter(Meter m) {
-        return new GatewayConfig(listen, upstream, admin, dataDir, m, counting, entities, damages, limits);
+        return new GatewayConfig(listen, upstream, admin, dataDir, m, counting, entities, damages, limits, shutdown, accessLog);
     }
 
     public GatewayConfig withEntities(Entities e) {
-        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, e, damages, limits);
+        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, e, damages, limits, shutdown, accessLog);
     }
 }

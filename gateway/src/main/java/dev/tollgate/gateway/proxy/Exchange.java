@@ -283,7 +283,7 @@ final class Exchange {
                 closeClient = true; // an HTTP/1.0 client learns the end of the body from the close
             }
         }
-        if (!clientKeepAlive || closeClient) {
+        if (!clientKeepAlive || closeClient || front.draining()) {
             closeClient = true;
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         } else if (!front.clientIsHttp11()) {

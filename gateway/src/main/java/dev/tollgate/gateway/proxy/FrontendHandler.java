@@ -40,6 +40,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private Exchange current;
     private boolean http11 = true;
     private boolean closing;
+    /** The gateway is stopping: finish the exchange under way, then close. */
+    private boolean draining;
 
     FrontendHandler(ProxyContext px, StrictRequestDecoder decoder, ProxyResponseEncoder encoder) {
         this.px = px;
@@ -166,6 +168,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         encoder.answeringHead = head;
     }
 
+    /** The gateway is stopping: close now if idle, else once the response under way is complete. */
+    void drain() {
+        draining = true;
+        if (current == null && !decoder.hasPartialRequest() && pipelined.isEmpty() && !closing) {
+            closeNow();
+        }
+    }
+
+    boolean draining() {
+        return draining;
+    }
+
     void readMore() {
         if (!closing) {
             ctx.read();
@@ -175,7 +189,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     /** The response went out in full; serve the next request or close. */
     void exchangeDone(boolean keepAlive) {
         current = null;
-        if (!keepAlive || closing) {
+        if (!keepAlive || closing || draining) {
             closeNow();
             return;
         }

@@ -14,7 +14,12 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The proxy's listening socket and each client connection's pipeline: idle timeout, strict
@@ -22,7 +27,11 @@ import java.util.concurrent.TimeUnit;
  * connection's event loop (see {@link Exchange}).
  */
 public final class ProxyServer {
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
     private final ProxyContext px;
+    /** Every open client connection; a closed channel leaves the group by itself. */
+    private final ChannelGroup connections = new DefaultChannelGroup("tollgate-clients", GlobalEventExecutor.INSTANCE);
     private Channel server;
 
     public ProxyServer(GatewayConfig config, Meter meter, EntityResolver resolver, SeenIdentifiers seen, GatewayMetrics metrics,
@@ -30,6 +39,7 @@ public final class ProxyServer {
         this.px = new ProxyContext(config, meter, resolver, seen, metrics, transport);
         metrics.gauge("tollgate_upstream_idle_connections", "Keep-alive connections to the upstream waiting for reuse",
                 px::idleUpstreamConnections);
+        metrics.gauge("tollgate_open_connections", "Client connections open now", connections::size);
     }
 
     /** Binds the listening socket; returns the bound address (the port, if 0 was asked). */
@@ -48,6 +58,7 @@ public final class ProxyServer {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        connections.add(ch);
                         ProxyResponseEncoder encoder = new ProxyResponseEncoder();
                         ChannelPipeline p = ch.pipeline();
                         p.addLast("idle", new IdleStateHandler(limits.clientIdleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
@@ -68,9 +79,42 @@ public final class ProxyServer {
         return px.charged.sum();
     }
 
+    /** Closes the listening socket: no new connection is accepted; open ones go on. */
     public void stop() {
         if (server != null) {
             server.close().syncUninterruptibly();
         }
+    }
+
+    public int openConnections() {
+        return connections.size();
+    }
+
+    /**
+     * Graceful drain: stops accepting, closes idle connections at once and every other one as
+     * soon as its response is complete, and waits until none is left, {@code deadlineNanos}
+     * (on {@link System#nanoTime()}) passes or {@code force} turns true. Connections still open
+     * then are closed, cutting what they were doing.
+     *
+     * @return the number of connections cut at the end
+     */
+    public int drain(long deadlineNanos, java.util.function.BooleanSupplier force) throws InterruptedException {
+        stop();
+        for (Channel ch : connections) {
+            FrontendHandler f = ch.pipeline().get(FrontendHandler.class);
+            if (f != null) {
+                ch.eventLoop().execute(f::drain);
+            }
+        }
+        while (!connections.isEmpty() && System.nanoTime() < deadlineNanos && !force.getAsBoolean()) {
+            // the group empties as connections close; poll at a human pace, bounded by the deadline
+            Thread.sleep(Math.max(1, Math.min(50, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()))));
+        }
+        int cut = connections.size();
+        if (cut > 0) {
+            log.warn("drain: closing {} connections still busy at the end of the grace period", cut);
+            connections.close().await(5, TimeUnit.SECONDS);
+        }
+        return cut;
     }
 }

@@ -58,7 +58,7 @@ class ConfigLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            unknown top-level key       | upstream: {url: 'http://h:1'}\\nlisten2: x               | tollgate.yaml: unknown key 'listen2' (expected one of: listen, upstream, admin, dataDir, meter, counting, entities, damages, limits)
+            unknown top-level key       | upstream: {url: 'http://h:1'}\\nlisten2: x               | tollgate.yaml: unknown key 'listen2' (expected one of: listen, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog)
             unknown nested key          | upstream: {url: 'http://h:1', conectTimeout: 2s}          | unknown key 'upstream.conectTimeout' (expected one of: url, connectTimeout, responseTimeout, idleTimeout, maxIdlePerLoop)
             missing url                 | listen: 0.0.0.0:8080                                      | upstream.url: missing (expected: the post API's URL
             https url                   | upstream: {url: 'https://h'}                              | upstream.url: 'https://h' (expected: an http:// URL
