@@ -125,8 +125,8 @@ public final class Gateway implements AutoCloseable {
         metrics.counter("tollgate_directory_reloads_total", "Entity directory reloads", directory::reloads);
         metrics.counter("tollgate_directory_rejects_total", "Entity directory files rejected", directory::rejects);
         metrics.counter("tollgate_journal_batches_total", "Journal batches written (one fsync each, at most one a second)", windows::batches);
-        metrics.gauge("tollgate_journal_last_flush_timestamp_millis", "When the journal last wrote the counts (epoch milliseconds)",
-                windows::lastFlushMillis);
+        metrics.gaugeSeconds("tollgate_journal_last_flush_timestamp_seconds", "When the journal last wrote the counts (Unix time)",
+                () -> windows.lastFlushMillis() / 1000.0);
         this.housekeeping = options.housekeeping() ? daemon("tollgate-housekeeping") : null;
         this.journal = options.housekeeping() ? daemon("tollgate-journal") : null;
         log.info("transport {}, {} worker threads", transport.name(), options.workerThreads());

@@ -4,6 +4,8 @@ import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.core.metrics.Info;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
@@ -32,6 +34,7 @@ public final class GatewayMetrics {
     private final Counter posts;
     private final Counter errors;
     private final Histogram upstreamLatency;
+    private final Histogram requestDuration;
     private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
 
     public GatewayMetrics() {
@@ -46,6 +49,29 @@ public final class GatewayMetrics {
                 .help("Time from sending a request upstream to its response head").classicOnly()
                 .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
                 .register(registry);
+        requestDuration = Histogram.builder().name("tollgate_request_duration_seconds")
+                .help("Time from a request's head arriving to its response's end (forwarded, blocked, refused or failed)").classicOnly()
+                .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+                .register(registry);
+        JvmMetrics.builder().register(registry); // heap, GC, threads, classes; process CPU, memory and open file descriptors
+        Info.builder().name("tollgate_build_info").help("The running build: version and Java runtime").labelNames("version", "java")
+                .register(registry).addLabelValues(BUILD_VERSION, System.getProperty("java.runtime.version", "unknown"));
+    }
+
+    /** The version the build wrote into {@code build.properties}; "unknown" when run from unbuilt classes. */
+    public static final String BUILD_VERSION = buildVersion();
+
+    private static String buildVersion() {
+        try (var in = GatewayMetrics.class.getResourceAsStream("/dev/tollgate/gateway/build.properties")) {
+            if (in == null) {
+                return "unknown";
+            }
+            java.util.Properties p = new java.util.Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     /** Data points by outcome and status code, looked up once: the request path only increments. */
@@ -77,8 +103,18 @@ public final class GatewayMetrics {
         errors.labelValues(kind.label()).inc();
     }
 
+    /** One request answered: how long from its head to its response's end. */
+    public void requestDurationNanos(long nanos) {
+        requestDuration.observe(nanos / 1e9);
+    }
+
     public void upstreamLatencyNanos(long nanos) {
         upstreamLatency.observe(nanos / 1e9);
+    }
+
+    /** A gauge read when scraped, in seconds (a timestamp or an age), as Prometheus names them. */
+    public void gaugeSeconds(String name, String help, java.util.function.DoubleSupplier seconds) {
+        GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(seconds.getAsDouble())).register(registry);
     }
 
     /** A gauge read when scraped. */

@@ -42,6 +42,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
     /** The gateway is stopping: finish the exchange under way, then close. */
     private boolean draining;
+    /** When the head of the request being answered arrived ({@link System#nanoTime()}); 0 when none is. */
+    private long requestStartNanos;
 
     FrontendHandler(ProxyContext px, StrictRequestDecoder decoder, ProxyResponseEncoder encoder) {
         this.px = px;
@@ -107,6 +109,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void startRequest(HttpRequest req) {
+        requestStartNanos = System.nanoTime();
         http11 = req.protocolVersion().minorVersion() >= 1;
         RequestChecks.Refusal refusal = RequestChecks.check(req, px.config.limits().maxHeaderCount());
         if (refusal != null) {
@@ -188,6 +191,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     /** The response went out in full; serve the next request or close. */
     void exchangeDone(boolean keepAlive) {
+        answered();
         current = null;
         if (!keepAlive || closing || draining) {
             closeNow();
@@ -206,6 +210,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     /** The exchange failed before any response byte: answer with a problem. */
     void exchangeFailed(HttpResponseStatus status, String detail, boolean mustClose) {
+        answered();
         current = null;
         if (mustClose || closing) {
             respondAndClose(status, detail, null);
@@ -228,6 +233,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void respondAndClose(HttpResponseStatus status, String detail, HttpHeaders extra) {
+        answered();
         closing = true;
         releasePipelined();
         FullHttpResponse r = Problem.response(ctx.alloc(), status, detail);
@@ -237,6 +243,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         answeringHead(false);
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** The request being answered got its answer (or its refusal): its duration goes to the histogram. */
+    private void answered() {
+        if (requestStartNanos != 0) {
+            px.metrics.requestDurationNanos(System.nanoTime() - requestStartNanos);
+            requestStartNanos = 0;
+        }
     }
 
     // ---- connection events ----------------------------------------------------------------
