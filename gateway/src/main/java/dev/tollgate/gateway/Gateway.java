@@ -1,5 +1,6 @@
 package dev.tollgate.gateway;
 
+import dev.tollgate.gateway.access.AccessLog;
 import dev.tollgate.gateway.admin.AdminServer;
 import dev.tollgate.gateway.admin.AdminToken;
 import dev.tollgate.gateway.admin.GatewayMetrics;
@@ -24,6 +25,7 @@ import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -52,6 +54,7 @@ public final class Gateway implements AutoCloseable {
     private final EventLoopGroup workers;
     private final EventLoopGroup adminGroup;
     private final ProxyServer proxy;
+    private final AccessLog accessLog;
     private final AdminServer admin;
     private final ScheduledExecutorService housekeeping;
     private volatile boolean serving;
@@ -111,7 +114,13 @@ public final class Gateway implements AutoCloseable {
         this.boss = transport.group(1);
         this.workers = transport.group(options.workerThreads());
         this.adminGroup = transport.group(1);
-        this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport);
+        this.accessLog = openAccessLog(config);
+        if (accessLog != null) {
+            metrics.counter("tollgate_access_log_lines_total", "Access log lines written", accessLog::written);
+            metrics.counter("tollgate_access_log_dropped_total", "Access log lines dropped: the writer could not keep up", accessLog::dropped);
+            metrics.counter("tollgate_access_log_failures_total", "Access log writes that failed (full disk)", accessLog::failures);
+        }
+        this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport, accessLog, options.clock());
         Readiness readiness = new Readiness()
                 .part("proxy", () -> serving ? null : "not serving (starting or stopping)")
                 .part("ledger", () -> ledger.failing() ? "records cannot be written; see the log" : null);
@@ -130,6 +139,22 @@ public final class Gateway implements AutoCloseable {
         this.housekeeping = options.housekeeping() ? daemon("tollgate-housekeeping") : null;
         this.journal = options.housekeeping() ? daemon("tollgate-journal") : null;
         log.info("transport {}, {} worker threads", transport.name(), options.workerThreads());
+    }
+
+    private static AccessLog openAccessLog(GatewayConfig config) throws IOException {
+        GatewayConfig.AccessLog a = config.accessLog();
+        if (!a.enabled()) {
+            return null;
+        }
+        Path file = a.fileIn(config.dataDir());
+        if (file == null) {
+            return AccessLog.to(System.out, 65_536);
+        }
+        try {
+            return AccessLog.toFile(file);
+        } catch (IOException e) {
+            throw new IOException("accessLog.path: " + file + ": cannot be opened for writing (" + e + ")", e);
+        }
     }
 
     /** Starts a gateway: binds the proxy and the admin API. */
@@ -348,6 +373,9 @@ public final class Gateway implements AutoCloseable {
         boss.terminationFuture().syncUninterruptibly();
         workers.terminationFuture().syncUninterruptibly();
         adminGroup.terminationFuture().syncUninterruptibly();
+        if (accessLog != null) {
+            accessLog.close();
+        }
         try {
             windows.close();
         } catch (IOException e) {

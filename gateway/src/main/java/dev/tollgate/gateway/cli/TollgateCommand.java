@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /** {@code tollgate}: the command line (SPEC §7). */
 @Command(name = "tollgate", mixinStandardHelpOptions = true, version = "tollgate 0.1.0",
         description = "Meters the posts a post API serves to each entity and prices the liquidated damages.",
-        subcommands = {ServeCommand.class, DemoCommand.class, ReportCommand.class, VerifyLedgerCommand.class, UpstreamCommand.class,
+        subcommands = {ServeCommand.class, InitCommand.class, DemoCommand.class, ReportCommand.class, VerifyLedgerCommand.class, UpstreamCommand.class,
             CommandLine.HelpCommand.class})
 public final class TollgateCommand implements Runnable {
     @CommandLine.Spec

@@ -255,7 +255,9 @@ final class Exchange {
             return false;
         }
         cancelTimeout();
-        px.metrics.upstreamLatencyNanos(System.nanoTime() - sentNanos);
+        long upstreamNanos = System.nanoTime() - sentNanos;
+        px.metrics.upstreamLatencyNanos(upstreamNanos);
+        front.upstreamAnswered(upstreamNanos);
         status = r.status().code();
         upstreamKeepAlive = HttpUtil.isKeepAlive(r);
         HttpHeaders h = r.headers();
@@ -317,6 +319,7 @@ final class Exchange {
     private void responseContent(HttpContent c) {
         boolean last = c instanceof LastHttpContent;
         ByteBuf buf = c.content();
+        front.bodyBytes(buf.readableBytes());
         if (counter != null && buf.isReadable()) {
             if (buf.nioBufferCount() == 1) {
                 counter.feed(buf.nioBuffer());
@@ -371,7 +374,7 @@ final class Exchange {
             }
         }
         charge(posts);
-        px.metrics.request("forwarded", status);
+        front.answered("forwarded", status);
         state = State.DONE;
         detachUpstream(upstreamKeepAlive && requestSent);
         front.exchangeDone(!closeClient);
@@ -383,6 +386,7 @@ final class Exchange {
         }
         charged = true;
         px.charged.increment();
+        front.charged(posts);
         if (who == null) {
             return; // metering is off
         }
@@ -446,7 +450,7 @@ final class Exchange {
         }
         if (state == State.STREAMING) {
             charge(posts);
-            px.metrics.request("aborted", status);
+            front.answered("aborted", status);
         }
         state = State.DONE;
         cancelTimeout();
@@ -461,7 +465,7 @@ final class Exchange {
         state = State.DONE;
         cancelTimeout();
         releaseHeld();
-        px.metrics.request("upstream_error", s.code());
+        front.answered("upstream_error", s.code());
         front.exchangeFailed(s, detail, !requestDone);
     }
 

@@ -1,5 +1,6 @@
 package dev.tollgate.gateway.proxy;
 
+import dev.tollgate.gateway.access.AccessLog;
 import dev.tollgate.gateway.admin.GatewayMetrics.ErrorKind;
 import dev.tollgate.gateway.entity.Resolution;
 import io.netty.buffer.Unpooled;
@@ -44,6 +45,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private boolean draining;
     /** When the head of the request being answered arrived ({@link System#nanoTime()}); 0 when none is. */
     private long requestStartNanos;
+    private String method;
+    private String target;
+    private String entity;
+    private long chargedPosts;
+    private long bodyBytes;
+    private long upstreamNanos = -1;
+    private String client;
 
     FrontendHandler(ProxyContext px, StrictRequestDecoder decoder, ProxyResponseEncoder encoder) {
         this.px = px;
@@ -94,7 +102,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 boolean answering = x.responseStarted();
                 x.requestBroken();
                 px.metrics.error(ErrorKind.BAD_REQUEST);
-                px.metrics.request("rejected", 400);
+                answered("rejected", 400);
                 if (answering) {
                     closeNow(); // a response is already on its way: cutting it is all that is left
                     return;
@@ -110,11 +118,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void startRequest(HttpRequest req) {
         requestStartNanos = System.nanoTime();
+        method = req.method().name();
+        target = req.uri().length() > 2048 ? req.uri().substring(0, 2048) : req.uri();
+        entity = null;
         http11 = req.protocolVersion().minorVersion() >= 1;
         RequestChecks.Refusal refusal = RequestChecks.check(req, px.config.limits().maxHeaderCount());
         if (refusal != null) {
             px.metrics.error(ErrorKind.BAD_REQUEST);
-            px.metrics.request("rejected", refusal.status().code());
+            answered("rejected", refusal.status().code());
             log.debug("refused {} {}: {}", req.method(), req.uri(), refusal.detail());
             respondAndClose(refusal.status(), refusal.detail(), null);
             return;
@@ -122,6 +133,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         HttpHeaders h = req.headers();
         InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
         Resolution who = px.metering ? px.resolver.resolve(name -> ProxyHeaders.joined(h, name), peer.getAddress()) : null;
+        entity = who == null ? null : who.entity();
         long count = px.metering ? px.enforcement.countFor(who.entity()) : -1;
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         boolean chunked = HttpUtil.isTransferEncodingChunked(req);
@@ -130,7 +142,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             px.meter.record(who.entity(), 0, 1);
             px.charged.increment();
             px.seen.note(who);
-            px.metrics.request("blocked", 429);
+            answered("blocked", 429);
             HttpHeaders extra = new io.netty.handler.codec.http.DefaultHttpHeaders();
             extra.set(HttpHeaderNames.RETRY_AFTER, px.enforcement.retryAfterSeconds(who.entity()));
             px.enforcement.addHeaders(extra, who.entity(), count);
@@ -191,7 +203,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     /** The response went out in full; serve the next request or close. */
     void exchangeDone(boolean keepAlive) {
-        answered();
         current = null;
         if (!keepAlive || closing || draining) {
             closeNow();
@@ -210,7 +221,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     /** The exchange failed before any response byte: answer with a problem. */
     void exchangeFailed(HttpResponseStatus status, String detail, boolean mustClose) {
-        answered();
         current = null;
         if (mustClose || closing) {
             respondAndClose(status, detail, null);
@@ -233,7 +243,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void respondAndClose(HttpResponseStatus status, String detail, HttpHeaders extra) {
-        answered();
         closing = true;
         releasePipelined();
         FullHttpResponse r = Problem.response(ctx.alloc(), status, detail);
@@ -245,12 +254,55 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
     }
 
-    /** The request being answered got its answer (or its refusal): its duration goes to the histogram. */
-    private void answered() {
-        if (requestStartNanos != 0) {
-            px.metrics.requestDurationNanos(System.nanoTime() - requestStartNanos);
-            requestStartNanos = 0;
+    // ---- what was answered: metrics, the access log, warnings --------------------------------
+
+    /** What the exchange learned of the request being answered; for its access log line. */
+    void upstreamAnswered(long nanos) {
+        upstreamNanos = nanos;
+    }
+
+    void charged(long posts) {
+        chargedPosts = posts;
+    }
+
+    void bodyBytes(long n) {
+        bodyBytes += n;
+    }
+
+    /**
+     * The request being answered got its answer, or its refusal: counted by outcome and status,
+     * its duration observed, its access log line queued, and a refusal or an upstream failure
+     * warned about (at most every ten seconds per kind).
+     */
+    void answered(String outcome, int status) {
+        px.metrics.request(outcome, status);
+        if (requestStartNanos == 0) {
+            return; // a refusal before any request head (a malformed start): no duration to tell
         }
+        long now = System.nanoTime();
+        long total = now - requestStartNanos;
+        px.metrics.requestDurationNanos(total);
+        if (px.accessLog != null) {
+            px.accessLog.log(new AccessLog.Entry(px.clock.millis(), clientAddress(), method, target, status, outcome,
+                    entity, chargedPosts, bodyBytes, upstreamNanos, total));
+        }
+        if (outcome.equals("rejected")) {
+            px.refusals.warn(now, "refused {} from {}: {} {}", status, clientAddress(), method, target);
+        } else if (outcome.equals("upstream_error")) {
+            px.upstreamFailures.warn(now, "upstream failure: {} for {} {} from {}", status, method, target, clientAddress());
+        }
+        requestStartNanos = 0;
+        chargedPosts = 0;
+        bodyBytes = 0;
+        upstreamNanos = -1;
+    }
+
+    private String clientAddress() {
+        if (client == null) {
+            java.net.SocketAddress a = ctx.channel().remoteAddress();
+            client = a instanceof InetSocketAddress i ? i.getAddress().getHostAddress() : String.valueOf(a);
+        }
+        return client;
     }
 
     // ---- connection events ----------------------------------------------------------------
@@ -271,7 +323,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof IdleStateEvent) {
             if (current == null && decoder.hasPartialRequest()) {
                 px.metrics.error(ErrorKind.BAD_REQUEST);
-                px.metrics.request("rejected", 408);
+                answered("rejected", 408);
                 respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request was not sent in time", null);
             } else if (current == null) {
                 closeNow(); // an idle keep-alive connection

@@ -5,7 +5,11 @@ import dev.tollgate.gateway.config.GatewayConfig;
 import dev.tollgate.gateway.entity.EntityResolver;
 import dev.tollgate.gateway.entity.SeenIdentifiers;
 import dev.tollgate.meter.Meter;
+import dev.tollgate.gateway.access.AccessLog;
+import dev.tollgate.gateway.access.RateLimitedWarning;
 import io.netty.util.concurrent.EventExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** What every connection of one gateway shares: configuration, meter, resolver, metrics, upstream pools. */
@@ -29,9 +33,17 @@ final class ProxyContext {
     private final ConcurrentHashMap<EventExecutor, UpstreamPool> pools = new ConcurrentHashMap<>();
     /** Exchanges whose charge was recorded (forwarded, aborted or blocked). */
     final java.util.concurrent.atomic.LongAdder charged = new java.util.concurrent.atomic.LongAdder();
+    /** Null when the access log is off. */
+    final AccessLog accessLog;
+    final java.time.Clock clock;
+    final RateLimitedWarning refusals = new RateLimitedWarning(LoggerFactory.getLogger("dev.tollgate.gateway.refusals"), 10, TimeUnit.SECONDS);
+    final RateLimitedWarning upstreamFailures = new RateLimitedWarning(LoggerFactory.getLogger("dev.tollgate.gateway.upstream"), 10,
+            TimeUnit.SECONDS);
 
     ProxyContext(GatewayConfig config, Meter meter, EntityResolver resolver, SeenIdentifiers seen, GatewayMetrics metrics,
-            Transport transport) {
+            Transport transport, AccessLog accessLog, java.time.Clock clock) {
+        this.accessLog = accessLog;
+        this.clock = clock;
         this.config = config;
         this.meter = meter;
         this.resolver = resolver;

@@ -1,5 +1,6 @@
 package dev.tollgate.gateway.proxy;
 
+import dev.tollgate.gateway.access.AccessLog;
 import dev.tollgate.gateway.admin.GatewayMetrics;
 import dev.tollgate.gateway.config.GatewayConfig;
 import dev.tollgate.gateway.entity.EntityResolver;
@@ -35,8 +36,8 @@ public final class ProxyServer {
     private Channel server;
 
     public ProxyServer(GatewayConfig config, Meter meter, EntityResolver resolver, SeenIdentifiers seen, GatewayMetrics metrics,
-            Transport transport) {
-        this.px = new ProxyContext(config, meter, resolver, seen, metrics, transport);
+            Transport transport, AccessLog accessLog, java.time.Clock clock) {
+        this.px = new ProxyContext(config, meter, resolver, seen, metrics, transport, accessLog, clock);
         metrics.gauge("tollgate_upstream_idle_connections", "Keep-alive connections to the upstream waiting for reuse",
                 px::idleUpstreamConnections);
         metrics.gauge("tollgate_open_connections", "Client connections open now", connections::size);
