@@ -35,6 +35,28 @@ class CommandLineTest {
     }
 
     @Test
+    void init_writesAConfigDirectoryThatLoads_andNeverOverwrites() throws Exception {
+        Path conf = dir.resolve("etc/tollgate");
+        Run r = run("init", conf.toString(), "--upstream", "http://127.0.0.1:8081", "--data-dir", dir.resolve("var/lib/tollgate").toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        var config = dev.tollgate.gateway.config.ConfigLoader.load(conf.resolve("tollgate.yaml"));
+        assertThat(config.dataDir()).isEqualTo(dir.resolve("var/lib/tollgate"));
+        assertThat(config.listen().toString()).isEqualTo("127.0.0.1:8080");
+        assertThat(config.entities().directory()).isEqualTo(conf.resolve("entities.yaml"));
+        assertThat(conf.resolve("logback.xml")).exists();
+        Files.move(conf, dir.resolve("moved"));
+        assertThat(dev.tollgate.gateway.config.ConfigLoader.load(dir.resolve("moved/tollgate.yaml")).entities().directory())
+                .as("relative paths move with the folder").isEqualTo(dir.resolve("moved/entities.yaml"));
+        Run again = run("init", dir.resolve("moved").toString(), "--upstream", "http://127.0.0.1:8081");
+        assertThat(again.exit()).isEqualTo(2);
+        assertThat(again.err()).contains("already holds").contains("init never overwrites").doesNotContain("\tat ");
+        Run badUrl = run("init", dir.resolve("other").toString(), "--upstream", "ftp://x");
+        assertThat(badUrl.exit()).isEqualTo(2);
+        assertThat(badUrl.err()).contains("upstream.url: 'ftp://x'");
+        assertThat(dir.resolve("other/entities.yaml")).as("nothing left behind").doesNotExist();
+    }
+
+    @Test
     void serve_missingConfig_isExit2_withTheFileNamed() {
         Run r = run("serve", "--config", dir.resolve("absent.yaml").toString());
         assertThat(r.exit()).isEqualTo(2);

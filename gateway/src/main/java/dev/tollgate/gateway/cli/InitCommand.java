@@ -55,12 +55,18 @@ final class InitCommand implements Callable<Integer> {
                 .replaceFirst("(?m)^(upstream:\\n  url: ).*$", "$1" + java.util.regex.Matcher.quoteReplacement(upstream))
                 .replaceFirst("(?m)^dataDir: .*$", "dataDir: " + java.util.regex.Matcher.quoteReplacement(quoted(dataDir)));
         Path abs = dir.toAbsolutePath().normalize();
-        // the same checks as serve, before anything is written
-        ConfigLoader.fromYaml(yaml, abs, dir.resolve("tollgate.yaml").toString()).upstream();
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve("tollgate.yaml"), "# Written by `tollgate init`. Relative paths resolve against this file's folder.\n" + yaml);
         Files.writeString(dir.resolve("entities.yaml"), template("entities.yaml"));
         Files.writeString(dir.resolve("logback.xml"), template("logback.xml"));
+        try {
+            // the same checks as serve, before the configuration is written
+            ConfigLoader.fromYaml(yaml, abs, dir.resolve("tollgate.yaml").toString());
+        } catch (RuntimeException e) {
+            Files.deleteIfExists(dir.resolve("entities.yaml"));
+            Files.deleteIfExists(dir.resolve("logback.xml"));
+            throw e;
+        }
+        Files.writeString(dir.resolve("tollgate.yaml"), "# Written by `tollgate init`. Relative paths resolve against this file's folder.\n" + yaml);
         Path data = abs.resolve(dataDir).normalize();
         System.out.println("wrote " + abs.resolve("tollgate.yaml") + ", entities.yaml and logback.xml; data will go to " + data);
         System.out.println("next: list your entities in " + abs.resolve("entities.yaml") + ", then");
