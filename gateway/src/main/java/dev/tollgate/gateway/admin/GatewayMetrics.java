@@ -33,6 +33,7 @@ public final class GatewayMetrics {
     private final Counter requests;
     private final Counter posts;
     private final Counter errors;
+    private final Counter refusals;
     private final Histogram upstreamLatency;
     private final Histogram requestDuration;
     private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
@@ -45,6 +46,9 @@ public final class GatewayMetrics {
         for (ErrorKind k : ErrorKind.values()) {
             errors.labelValues(k.label());
         }
+        refusals = Counter.builder().name("tollgate_refusals_total")
+                .help("Connections and requests refused, by reason (head_timeout, max_connections, max_connections_per_client, ...)")
+                .labelNames("reason").register(registry);
         upstreamLatency = Histogram.builder().name("tollgate_upstream_latency_seconds")
                 .help("Time from sending a request upstream to its response head").classicOnly()
                 .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -97,6 +101,11 @@ public final class GatewayMetrics {
         if (n > 0) {
             posts.inc(n);
         }
+    }
+
+    /** A connection or request refused for {@code reason} (a short snake_case word). */
+    public void refused(String reason) {
+        refusals.labelValues(reason).inc();
     }
 
     public void error(ErrorKind kind) {

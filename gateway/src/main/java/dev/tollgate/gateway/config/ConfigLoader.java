@@ -134,7 +134,10 @@ public final class ConfigLoader {
                 l.integer("maxHeaderSize", 16384, 256, 1 << 20),
                 l.integer("maxHeaderCount", 100, 1, 10_000),
                 l.integer("maxChunkSize", 65536, 256, 1 << 24),
-                l.duration("clientIdleTimeout", Duration.ofSeconds(60)));
+                l.duration("clientIdleTimeout", Duration.ofSeconds(60)),
+                l.duration("requestHeadTimeout", Duration.ofSeconds(10)),
+                (int) l.integer("maxConnections", 0, 0, 10_000_000),
+                (int) l.integer("maxConnectionsPerClient", 1024, 1, 10_000_000));
         l.finish();
 
         ConfigNode sd = root.section("shutdown");

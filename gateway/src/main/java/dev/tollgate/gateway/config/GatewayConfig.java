@@ -110,13 +110,30 @@ public record GatewayConfig(
 
     /** Request limits (our addition to SPEC §7, all with defaults): too long or too many is a 4xx. */
     public record Limits(int maxInitialLineLength, int maxHeaderSize, int maxHeaderCount, int maxChunkSize,
-            Duration clientIdleTimeout) {
+            Duration clientIdleTimeout, Duration requestHeadTimeout, int maxConnections, int maxConnectionsPerClient) {
         public Limits {
+            ConfigLoader.positive("limits.requestHeadTimeout", requestHeadTimeout);
+            atLeast("limits.maxConnections", maxConnections, 0);
+            atLeast("limits.maxConnectionsPerClient", maxConnectionsPerClient, 1);
             atLeast("limits.maxInitialLineLength", maxInitialLineLength, 64);
             atLeast("limits.maxHeaderSize", maxHeaderSize, 256);
             atLeast("limits.maxHeaderCount", maxHeaderCount, 1);
             atLeast("limits.maxChunkSize", maxChunkSize, 256);
             ConfigLoader.positive("limits.clientIdleTimeout", clientIdleTimeout);
+        }
+
+        /**
+         * The cap on client connections: {@code maxConnections}, or when 0 (the default) what the
+         * process's file limit allows with headroom: each proxied connection may hold two
+         * descriptors (client and upstream), and 256 stay free for the admin API, the data
+         * directory and the JVM.
+         */
+        public int effectiveMaxConnections(long fileLimit) {
+            if (maxConnections > 0) {
+                return maxConnections;
+            }
+            long room = fileLimit <= 0 ? 10_000 : (fileLimit - 256) / 2;
+            return (int) Math.max(64, Math.min(Integer.MAX_VALUE, room));
         }
 
         private static void atLeast(String key, int value, int min) {

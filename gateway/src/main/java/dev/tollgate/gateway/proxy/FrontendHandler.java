@@ -43,6 +43,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
     /** The gateway is stopping: finish the exchange under way, then close. */
     private boolean draining;
+    /** The head number a deadline was set for, so that each head gets one. */
+    private long headDeadlineFor;
+    /** When the last exchange ended (executor's ticker): a head that arrived meanwhile was not read by its fault. */
+    private long freeSinceNanos = Long.MIN_VALUE;
     /** When the head of the request being answered arrived ({@link System#nanoTime()}); 0 when none is. */
     private long requestStartNanos;
     private String method;
@@ -60,9 +64,45 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void channelActive(ChannelHandlerContext ctx) {
+    public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
         ctx.read();
+    }
+
+    /**
+     * After each read: a request head still incomplete gets a deadline (once per head, from its
+     * first byte, never moved by later bytes), so a client sending a byte now and then cannot hold
+     * the connection; a complete head in one read, the usual case, schedules nothing.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        armHeadDeadline();
+        ctx.fireChannelReadComplete();
+    }
+
+    /** The deadline of the head in progress, if it has none yet; counted from its first byte or from when this connection was free to read it. */
+    private void armHeadDeadline() {
+        if (current == null && !closing && decoder.hasPartialRequest() && headDeadlineFor != decoder.headNumber()) {
+            long head = decoder.headNumber();
+            headDeadlineFor = head;
+            long start = Math.max(decoder.headStartNanos(), freeSinceNanos);
+            long left = start + px.config.limits().requestHeadTimeout().toNanos() - ctx.executor().ticker().nanoTime();
+            ctx.executor().schedule(() -> headDeadline(head), Math.max(0, left), java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void headDeadline(long head) {
+        if (current == null && !closing && decoder.hasPartialRequest() && decoder.headNumber() == head) {
+            px.metrics.error(ErrorKind.BAD_REQUEST);
+            px.metrics.refused("head_timeout");
+            answered("rejected", 408);
+            respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request head was not sent within "
+                    + dev.tollgate.gateway.config.Durations.format(px.config.limits().requestHeadTimeout()), null);
+        }
     }
 
     @Override
@@ -215,6 +255,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             dispatch(m);
         }
         if (current == null && pipelined.isEmpty() && !closing) {
+            freeSinceNanos = ctx.executor().ticker().nanoTime();
+            armHeadDeadline();
             ctx.read();
         }
     }
@@ -323,6 +365,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof IdleStateEvent) {
             if (current == null && decoder.hasPartialRequest()) {
                 px.metrics.error(ErrorKind.BAD_REQUEST);
+                px.metrics.refused("head_timeout");
                 answered("rejected", 408);
                 respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request was not sent in time", null);
             } else if (current == null) {

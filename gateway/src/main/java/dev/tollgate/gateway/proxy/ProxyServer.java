@@ -14,7 +14,9 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.timeout.IdleStateHandler;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.concurrent.ConcurrentHashMap;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -34,6 +36,12 @@ public final class ProxyServer {
     /** Every open client connection; a closed channel leaves the group by itself. */
     private final ChannelGroup connections = new DefaultChannelGroup("tollgate-clients", GlobalEventExecutor.INSTANCE);
     private Channel server;
+    /** Open connections per client address (trusted proxies not counted: they carry many clients). */
+    private final ConcurrentHashMap<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
+    private final int maxConnections;
+    /** Admitted connections not yet closed: the total cap, exact whichever loop admits. */
+    private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+    private final int maxPerClient;
 
     public ProxyServer(GatewayConfig config, Meter meter, EntityResolver resolver, SeenIdentifiers seen, GatewayMetrics metrics,
             Transport transport, AccessLog accessLog, java.time.Clock clock) {
@@ -41,6 +49,59 @@ public final class ProxyServer {
         metrics.gauge("tollgate_upstream_idle_connections", "Keep-alive connections to the upstream waiting for reuse",
                 px::idleUpstreamConnections);
         metrics.gauge("tollgate_open_connections", "Client connections open now", connections::size);
+        this.maxConnections = config.limits().effectiveMaxConnections(fileLimit());
+        this.maxPerClient = config.limits().maxConnectionsPerClient();
+        metrics.gauge("tollgate_max_connections", "The cap on client connections (limits.maxConnections, or from the file limit)",
+                () -> maxConnections);
+    }
+
+    /** The process's limit on open files, or 0 where the platform does not tell. */
+    static long fileLimit() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.UnixOperatingSystemMXBean u ? u.getMaxFileDescriptorCount() : 0;
+    }
+
+    /**
+     * Admits a new client connection, or closes it at once: past the cap on connections in total
+     * (kept below the file limit, so the admin API, the upstream side and the data directory keep
+     * their descriptors) or per client address. Counted in {@code tollgate_refusals_total}.
+     */
+    private boolean admit(Channel ch) {
+        if (open.incrementAndGet() > maxConnections) {
+            open.decrementAndGet();
+            px.metrics.refused("max_connections");
+            px.refusals.warn(System.nanoTime(), "refused a connection from {}: {} connections open (limits.maxConnections)",
+                    ch.remoteAddress(), maxConnections);
+            return false;
+        }
+        ch.closeFuture().addListener(f -> open.decrementAndGet());
+        if (!(ch.remoteAddress() instanceof InetSocketAddress peer) || trusted(peer.getAddress())) {
+            return true;
+        }
+        InetAddress a = peer.getAddress();
+        int fromThere = perClient.merge(a, 1, Integer::sum); // atomic per address, as is the release below
+        if (fromThere > maxPerClient) {
+            release(a);
+            px.metrics.refused("max_connections_per_client");
+            px.refusals.warn(System.nanoTime(), "refused a connection from {}: {} open from that address (limits.maxConnectionsPerClient)",
+                    a.getHostAddress(), maxPerClient);
+            return false;
+        }
+        ch.closeFuture().addListener(f -> release(a));
+        return true;
+    }
+
+    private void release(InetAddress a) {
+        perClient.computeIfPresent(a, (k, n) -> n <= 1 ? null : n - 1);
+    }
+
+    private boolean trusted(InetAddress a) {
+        for (dev.tollgate.gateway.entity.Cidr c : px.config.entities().trustedProxies()) {
+            if (c.contains(a)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Binds the listening socket; returns the bound address (the port, if 0 was asked). */
@@ -59,6 +120,10 @@ public final class ProxyServer {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (!admit(ch)) {
+                            ch.close();
+                            return;
+                        }
                         connections.add(ch);
                         ProxyResponseEncoder encoder = new ProxyResponseEncoder();
                         ChannelPipeline p = ch.pipeline();
