@@ -3,12 +3,14 @@ package dev.tollgate.gateway;
 import dev.tollgate.gateway.admin.AdminServer;
 import dev.tollgate.gateway.admin.AdminToken;
 import dev.tollgate.gateway.admin.GatewayMetrics;
+import dev.tollgate.gateway.config.ConfigRecord;
 import dev.tollgate.gateway.config.GatewayConfig;
 import dev.tollgate.gateway.entity.DirectoryWatcher;
 import dev.tollgate.gateway.entity.EntityResolver;
 import dev.tollgate.gateway.entity.KeyHasher;
 import dev.tollgate.gateway.entity.SeenIdentifiers;
 import dev.tollgate.gateway.ledger.LedgerWriter;
+import dev.tollgate.gateway.ledger.ProvisionalUpdates;
 import dev.tollgate.meter.Incident;
 import dev.tollgate.meter.ledger.IncidentHistory;
 import dev.tollgate.meter.ledger.Ledger;
@@ -46,6 +48,7 @@ public final class Gateway implements AutoCloseable {
     private final Ledger ledger;
     private final WindowStore windows;
     private final ScheduledExecutorService journal;
+    private final ConfigRecord configRecord;
     private final String configVersion;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -53,6 +56,7 @@ public final class Gateway implements AutoCloseable {
     private final ProxyServer proxy;
     private final AdminServer admin;
     private final ScheduledExecutorService housekeeping;
+    private final ProvisionalUpdates provisional;
     private volatile boolean serving;
     private InetSocketAddress proxyAddress;
     private InetSocketAddress adminAddress;
@@ -83,7 +87,8 @@ public final class Gateway implements AutoCloseable {
         this.metrics = new GatewayMetrics();
         this.directory = DirectoryWatcher.open(config.entities().directory());
         this.ledger = Ledger.open(config.dataDir(), options.clock());
-        this.configVersion = versionOf(config);
+        this.configRecord = ConfigRecord.of(config);
+        this.configVersion = configRecord.version();
         recordStart(options);
         LedgerWriter writer = new LedgerWriter(ledger, directory, seen, config.damages().terms(), configVersion);
         MeterListener outer = options.listener();
@@ -110,7 +115,9 @@ public final class Gateway implements AutoCloseable {
         this.workers = transport.group(options.workerThreads());
         this.adminGroup = transport.group(1);
         this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport);
-        this.admin = new AdminServer(token, metrics, meter, directory, seen, this::ready, ledger, options.clock(), transport);
+        this.provisional = new ProvisionalUpdates(meter, writer, options.clock(), history.provisionalAsOf());
+        this.admin = new AdminServer(token, metrics, meter, directory, seen, this::ready, ledger, options.clock(), transport,
+                now -> meter.incidents().stream().map(i -> writer.periodOf(i, now)).toList());
         metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
         metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
         metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
@@ -170,16 +177,6 @@ public final class Gateway implements AutoCloseable {
         return new IOException(key + ": " + address + ": cannot listen: " + why, e);
     }
 
-    /** A short, stable version of the configuration in force: the first 16 hex digits of the SHA-256 of its canonical form. */
-    static String versionOf(GatewayConfig c) {
-        try {
-            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(c.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return "cfg-" + java.util.HexFormat.of().formatHex(d, 0, 8);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     private void recordStart(Options options) throws IOException {
         if (ledger.recoveredTornRecords() > 0) {
             ledger.append("recovery", JsonNodeFactory.instance.objectNode()
@@ -194,17 +191,7 @@ public final class Gateway implements AutoCloseable {
         if (!configVersion.equals(lastVersion)) {
             ObjectNode c = JsonNodeFactory.instance.objectNode();
             c.put("configVersion", configVersion);
-            ObjectNode m = c.putObject("meter");
-            m.put("threshold", config.meter().threshold());
-            m.put("window", dev.tollgate.gateway.config.Durations.format(config.meter().window()));
-            m.put("bucket", dev.tollgate.gateway.config.Durations.format(config.meter().bucket()));
-            m.put("mode", config.meter().mode().configName());
-            ObjectNode d = c.putObject("damages");
-            d.put("currency", config.damages().currency());
-            d.put("price", config.damages().price().toPlainString());
-            d.put("unit", config.damages().unit());
-            d.put("rounding", config.damages().rounding().configName());
-            c.put("settings", config.toString());
+            c.set("settings", configRecord.settings());
             ledger.append("config", c);
         }
         ledger.append("start", JsonNodeFactory.instance.objectNode().put("configVersion", configVersion)
@@ -215,9 +202,10 @@ public final class Gateway implements AutoCloseable {
         return serving && !ledger.failing();
     }
 
-    /** Housekeeping: finalizes due incidents, expires idle entities, reloads a changed directory. */
+    /** Housekeeping: finalizes due incidents, expires idle entities, writes due provisional updates, reloads a changed directory. */
     public void tick() {
         meter.tick();
+        provisional.tick();
         directory.reloadIfChanged();
     }
 
@@ -324,6 +312,7 @@ public final class Gateway implements AutoCloseable {
             log.error("windows: could not write the last snapshot: {}", e.toString());
         }
         try {
+            provisional.atShutdown();
             ledger.append("stop", JsonNodeFactory.instance.objectNode());
             ledger.close();
         } catch (java.io.UncheckedIOException | IOException e) {

@@ -137,7 +137,7 @@ public final class ConfigLoader {
                 l.duration("clientIdleTimeout", Duration.ofSeconds(60)));
         l.finish();
         root.finish();
-        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, entities, damages, limits);
+        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, entities, damages, limits, base.normalize());
     }
 
     static URI upstreamUrl(String key, String text) {

@@ -10,13 +10,16 @@ import java.util.Map;
 
 /**
  * The incident state a restart takes back from the ledger: per entity, its last final period and
- * its open incident (a flag not yet final), and the final incidents to list again.
+ * its open incident (a flag not yet final), and the final incidents to list again; and for each
+ * open incident (by {@link Incident#id()}) the as-of time of its latest provisional record, from
+ * which the gateway's hourly provisional updates go on.
  */
-public record IncidentHistory(List<Meter.RestoredIncidents> entities, List<Incident> finals) {
+public record IncidentHistory(List<Meter.RestoredIncidents> entities, List<Incident> finals, Map<String, java.time.Instant> provisionalAsOf) {
 
     public static IncidentHistory of(List<LedgerRecord> records) {
         Map<String, DamagePeriod> lastFinal = new LinkedHashMap<>();
         Map<String, DamagePeriod> lastFlag = new LinkedHashMap<>();
+        Map<String, java.time.Instant> asOf = new LinkedHashMap<>();
         List<Incident> finals = new ArrayList<>();
         for (LedgerRecord r : records) {
             if (r.type().equals("final")) {
@@ -26,7 +29,11 @@ public record IncidentHistory(List<Meter.RestoredIncidents> entities, List<Incid
             } else if (r.type().equals("provisional")) {
                 DamagePeriod p = DamagePeriod.fromJson(r.fields());
                 lastFlag.put(p.entityId(), p);
+                asOf.put(p.incidentId(), p.asOf() != null ? p.asOf() : java.time.Instant.parse(r.time()));
             }
+        }
+        for (DamagePeriod fin : lastFinal.values()) {
+            asOf.keySet().removeIf(id -> id.startsWith(fin.entityId() + "#") && sequenceOf(id) <= fin.sequence());
         }
         List<Meter.RestoredIncidents> out = new ArrayList<>();
         java.util.Set<String> ids = new java.util.LinkedHashSet<>(lastFinal.keySet());
@@ -39,7 +46,11 @@ public record IncidentHistory(List<Meter.RestoredIncidents> entities, List<Incid
                     fin == null ? 0 : fin.periodStart().toEpochMilli(), open ? flag.sequence() : 0,
                     open ? flag.flaggedAt().toEpochMilli() : 0, open ? flag.flagCount() : 0));
         }
-        return new IncidentHistory(List.copyOf(out), List.copyOf(finals));
+        return new IncidentHistory(List.copyOf(out), List.copyOf(finals), Map.copyOf(asOf));
+    }
+
+    private static int sequenceOf(String incidentId) {
+        return Integer.parseInt(incidentId.substring(incidentId.lastIndexOf('#') + 1));
     }
 
 }
