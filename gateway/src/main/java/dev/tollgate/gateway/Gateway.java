@@ -9,6 +9,7 @@ import dev.tollgate.gateway.entity.DirectoryWatcher;
 import dev.tollgate.gateway.entity.EntityResolver;
 import dev.tollgate.gateway.entity.KeyHasher;
 import dev.tollgate.gateway.entity.SeenIdentifiers;
+import dev.tollgate.gateway.ledger.DirectoryRecords;
 import dev.tollgate.gateway.ledger.LedgerWriter;
 import dev.tollgate.gateway.ledger.ProvisionalUpdates;
 import dev.tollgate.meter.Incident;
@@ -49,6 +50,7 @@ public final class Gateway implements AutoCloseable {
     private final WindowStore windows;
     private final ScheduledExecutorService journal;
     private final ConfigRecord configRecord;
+    private final DirectoryRecords directoryRecords;
     private final String configVersion;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -89,7 +91,10 @@ public final class Gateway implements AutoCloseable {
         this.ledger = Ledger.open(config.dataDir(), options.clock());
         this.configRecord = ConfigRecord.of(config);
         this.configVersion = configRecord.version();
+        KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());
+        this.directoryRecords = new DirectoryRecords(ledger, hasher);
         recordStart(options);
+        directory.onAccepted(directoryRecords::onReload);
         LedgerWriter writer = new LedgerWriter(ledger, directory, seen, config.damages().terms(), configVersion);
         MeterListener outer = options.listener();
         this.meter = new Meter(config.meter().meterConfig(), config.damages().terms(), options.clock(), new MeterListener() {
@@ -105,7 +110,6 @@ public final class Gateway implements AutoCloseable {
                 outer.onFinal(incident);
             }
         });
-        KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());
         EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
         IncidentHistory history = IncidentHistory.of(ledger.records());
         this.windows = WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
@@ -182,8 +186,9 @@ public final class Gateway implements AutoCloseable {
             ledger.append("recovery", JsonNodeFactory.instance.objectNode()
                     .put("detail", "the last record was cut short by a crash and was set aside next to the ledger"));
         }
+        java.util.List<dev.tollgate.meter.ledger.LedgerRecord> records = ledger.records();
         String lastVersion = null;
-        for (var r : ledger.records()) {
+        for (var r : records) {
             if (r.type().equals("config")) {
                 lastVersion = r.fields().path("configVersion").asText();
             }
@@ -194,7 +199,9 @@ public final class Gateway implements AutoCloseable {
             c.set("settings", configRecord.settings());
             ledger.append("config", c);
         }
+        directoryRecords.atStart(directory.current(), records);
         ledger.append("start", JsonNodeFactory.instance.objectNode().put("configVersion", configVersion)
+                .put("directoryVersion", directoryRecords.version())
                 .put("upstream", config.upstream().url().toString()));
     }
 
