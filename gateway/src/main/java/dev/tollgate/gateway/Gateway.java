@@ -121,7 +121,7 @@ public final class Gateway implements AutoCloseable {
         this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport);
         this.provisional = new ProvisionalUpdates(meter, writer, options.clock(), history.provisionalAsOf());
         this.admin = new AdminServer(token, metrics, meter, directory, seen, this::ready, ledger, options.clock(), transport,
-                now -> meter.incidents().stream().map(i -> writer.periodOf(i, now)).toList());
+                writer::periodOf);
         metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
         metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
         metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);

@@ -57,10 +57,10 @@ public final class AdminServer {
 
     public AdminServer(AdminToken token, GatewayMetrics metrics, Meter meter, Supplier<Directory> directory, SeenIdentifiers seen,
             BooleanSupplier ready, Ledger ledger, Clock clock, Transport transport,
-            java.util.function.Function<Instant, List<dev.tollgate.meter.report.DamagePeriod>> live) {
+            java.util.function.BiFunction<dev.tollgate.meter.Incident, Instant, dev.tollgate.meter.report.DamagePeriod> periodOf) {
         this.token = token;
         this.metrics = metrics;
-        this.views = new AdminViews(meter, directory, seen, ledger, live);
+        this.views = new AdminViews(meter, directory, seen, ledger, periodOf);
         this.ready = ready;
         this.ledger = ledger;
         this.clock = clock;

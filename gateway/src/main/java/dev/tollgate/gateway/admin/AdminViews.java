@@ -7,6 +7,7 @@ import dev.tollgate.gateway.entity.Directory;
 import dev.tollgate.gateway.entity.LegalEntity;
 import dev.tollgate.gateway.entity.SeenIdentifiers;
 import dev.tollgate.meter.EntityCount;
+import dev.tollgate.meter.Incident;
 import dev.tollgate.meter.Meter;
 import dev.tollgate.meter.WindowExport;
 import dev.tollgate.meter.ledger.Ledger;
@@ -15,8 +16,11 @@ import dev.tollgate.meter.report.DamageReport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Function;
+import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.Supplier;
 
 /**
@@ -24,6 +28,9 @@ import java.util.function.Supplier;
  * shows comes from one {@link DamageReport} made at one instant ({@link #snapshot}): final periods
  * from the ledger, open ones live from the meter; the same figures and the same range rule as the
  * damages report in every format.
+ *
+ * <p>Called on the admin API's event loop; {@link #snapshot} is synchronized, so its cache of the
+ * ledger's periods is safe with more than one admin thread.
  */
 final class AdminViews {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -32,25 +39,52 @@ final class AdminViews {
     private final Supplier<Directory> directory;
     private final SeenIdentifiers seen;
     private final Ledger ledger;
-    private final Function<Instant, List<DamagePeriod>> live;
+    private final BiFunction<Incident, Instant, DamagePeriod> periodOf;
+    /** The ledger's latest period per incident, as read when the ledger file had {@link #readStamp}; admin thread only. */
+    private Map<String, DamagePeriod> recorded = Map.of();
+    private List<Object> readStamp = List.of();
 
-    /** {@code live}: the meter's incidents as periods, open ones as they stand at the given instant. */
-    AdminViews(Meter meter, Supplier<Directory> directory, SeenIdentifiers seen, Ledger ledger, Function<Instant, List<DamagePeriod>> live) {
+    /** {@code periodOf}: an incident of the meter as a period, its figures dated by the instant given. */
+    AdminViews(Meter meter, Supplier<Directory> directory, SeenIdentifiers seen, Ledger ledger,
+            BiFunction<Incident, Instant, DamagePeriod> periodOf) {
         this.meter = meter;
         this.directory = directory;
         this.seen = seen;
         this.ledger = ledger;
-        this.live = live;
+        this.periodOf = periodOf;
     }
 
     /**
-     * The incidents of {@code [from, to)} (by period overlap), one entity's or all, as of {@code now}.
+     * The incidents of {@code [from, to)} (by period overlap), one entity's or all, as of {@code now}:
+     * the ledger's periods, with each incident the meter holds open (or final and not yet final in
+     * the ledger) taken from the meter as it stands at {@code now}.
      *
      * @throws UncheckedIOException if the ledger cannot be read
      */
-    DamageReport snapshot(Instant from, Instant to, String entity, Instant now) {
+    synchronized DamageReport snapshot(Instant from, Instant to, String entity, Instant now) {
+        Map<String, DamagePeriod> fromLedger = recorded();
+        List<DamagePeriod> live = new ArrayList<>();
+        for (Incident i : meter.incidents()) {
+            if (entity != null && !entity.equals(i.entity())) {
+                continue;
+            }
+            DamagePeriod r = fromLedger.get(i.id());
+            if (i.status() == Incident.Status.PROVISIONAL || r == null || !r.isFinal()) {
+                live.add(periodOf.apply(i, now));
+            }
+        }
+        return DamageReport.live(fromLedger.values(), live, from, to, entity, now);
+    }
+
+    /** The ledger's periods, read again only when the file changed (its record count, size or time stamp). */
+    private Map<String, DamagePeriod> recorded() {
         try {
-            return DamageReport.live(ledger.records(), live.apply(now), from, to, entity, now);
+            List<Object> stamp = List.of(ledger.size(), Files.size(ledger.file()), Files.getLastModifiedTime(ledger.file()));
+            if (!stamp.equals(readStamp)) {
+                recorded = DamageReport.latestOf(ledger.records());
+                readStamp = stamp;
+            }
+            return recorded;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

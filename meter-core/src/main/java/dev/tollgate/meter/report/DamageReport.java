@@ -53,19 +53,20 @@ public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Inst
      * provisional record ({@code asOf} field, else the record's time).
      */
     public static DamageReport fromLedger(List<LedgerRecord> records, Instant from, Instant to, String entity, Instant now) {
-        Map<String, DamagePeriod> latest = latest(records);
+        Map<String, DamagePeriod> latest = latestOf(records);
         Instant newest = records.isEmpty() ? now : Instant.parse(records.get(records.size() - 1).time());
         return select(latest.values(), from, to, entity, now, newest);
     }
 
     /**
-     * While the gateway runs: the ledger's periods, each incident the meter holds replacing them
-     * at {@code now} unless the ledger already has it final ({@code live}: the meter's incidents
-     * as it gave them at {@code now}, open ones with {@code asOf == now}).
+     * While the gateway runs: the ledger's periods ({@code recorded}, from {@link #latestOf}), each
+     * incident the meter gives in {@code live} replacing its recorded one unless that is final
+     * ({@code live}: the meter's incidents at {@code now}, open ones with {@code asOf == now}).
      */
-    public static DamageReport live(List<LedgerRecord> records, List<DamagePeriod> live, Instant from, Instant to, String entity,
-            Instant now) {
-        Map<String, DamagePeriod> latest = latest(records);
+    public static DamageReport live(java.util.Collection<DamagePeriod> recorded, List<DamagePeriod> live, Instant from, Instant to,
+            String entity, Instant now) {
+        Map<String, DamagePeriod> latest = new LinkedHashMap<>();
+        recorded.forEach(p -> latest.put(p.incidentId(), p));
         for (DamagePeriod p : live) {
             DamagePeriod before = latest.get(p.incidentId());
             if (before == null || !before.isFinal()) {
@@ -75,8 +76,11 @@ public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Inst
         return select(latest.values(), from, to, entity, now, now);
     }
 
-    /** For each incident, its latest record (a final one is never replaced); a provisional one dated by its record when it has no asOf. */
-    private static Map<String, DamagePeriod> latest(List<LedgerRecord> records) {
+    /**
+     * For each incident (by {@link DamagePeriod#incidentId()}), its latest record: the final one,
+     * else the latest provisional one, dated by its record's time when it has no {@code asOf}.
+     */
+    public static Map<String, DamagePeriod> latestOf(List<LedgerRecord> records) {
         Map<String, DamagePeriod> latest = new LinkedHashMap<>();
         for (LedgerRecord r : records) {
             if (!r.type().equals("provisional") && !r.type().equals("final")) {
