@@ -153,6 +153,30 @@ class ProvisionalFiguresTest {
     }
 
     @Test
+    void afterARestart_theHourlyUpdatesGoOnFromTheLedgersLatestProvisionalRecord() throws Exception {
+        Path data = dir.resolve("data");
+        dev.tollgate.meter.ManualClock clock;
+        try (GatewayFixture f = new GatewayFixture(dir, PostApiServer.Options.defaults(), YAML)) {
+            flagThenGrow(f); // flag at 01:00, 300 posts at 01:10
+            f.clock.advance(30 * MINUTE);
+            clock = f.clock;
+        } // 01:40: the shutdown update
+        assertThat(provisionalRecords(data)).hasSize(2);
+        clock.advance(20 * MINUTE); // 02:00: an hour after the flag, 20 minutes after the latest record
+        try (Gateway g = GatewayFixture.startGateway(dir, "http://127.0.0.1:9", YAML, clock, dev.tollgate.meter.MeterListener.none())) {
+            assertThat(g.meter().flagged(ME)).as("the open incident is restored").isTrue();
+            g.tick();
+            assertThat(provisionalRecords(data)).as("not due: the latest is 20 minutes old").hasSize(2);
+            clock.advance(40 * MINUTE); // 02:40
+            g.tick();
+            List<JsonNode> records = provisionalRecords(data);
+            assertThat(records).hasSize(3);
+            assertThat(records.get(2).get("asOf").asText()).isEqualTo("2026-11-24T02:40:00Z");
+            assertThat(records.get(2).get("posts").asLong()).as("the restored window's figure").isEqualTo(300);
+        }
+    }
+
+    @Test
     void oneRangeRule_periodOverlapsFromTo_selectsTheSameIncidentsInTheApiTheReportsAndTheCli() throws Exception {
         Path data = dir.resolve("data");
         try (GatewayFixture f = new GatewayFixture(dir, PostApiServer.Options.defaults(), YAML)) {
