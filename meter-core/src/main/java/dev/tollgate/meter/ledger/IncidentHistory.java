@@ -19,6 +19,7 @@ public record IncidentHistory(List<Meter.RestoredIncidents> entities, List<Incid
     public static IncidentHistory of(List<LedgerRecord> records) {
         Map<String, DamagePeriod> lastFinal = new LinkedHashMap<>();
         Map<String, DamagePeriod> lastFlag = new LinkedHashMap<>();
+        Map<String, java.time.Instant> lastFlagAsOf = new LinkedHashMap<>();
         Map<String, java.time.Instant> asOf = new LinkedHashMap<>();
         List<Incident> finals = new ArrayList<>();
         for (LedgerRecord r : records) {
@@ -29,11 +30,8 @@ public record IncidentHistory(List<Meter.RestoredIncidents> entities, List<Incid
             } else if (r.type().equals("provisional")) {
                 DamagePeriod p = DamagePeriod.fromJson(r.fields());
                 lastFlag.put(p.entityId(), p);
-                asOf.put(p.incidentId(), p.asOf() != null ? p.asOf() : java.time.Instant.parse(r.time()));
+                lastFlagAsOf.put(p.entityId(), p.asOf() != null ? p.asOf() : java.time.Instant.parse(r.time()));
             }
-        }
-        for (DamagePeriod fin : lastFinal.values()) {
-            asOf.keySet().removeIf(id -> id.startsWith(fin.entityId() + "#") && sequenceOf(id) <= fin.sequence());
         }
         List<Meter.RestoredIncidents> out = new ArrayList<>();
         java.util.Set<String> ids = new java.util.LinkedHashSet<>(lastFinal.keySet());
@@ -42,15 +40,14 @@ public record IncidentHistory(List<Meter.RestoredIncidents> entities, List<Incid
             DamagePeriod fin = lastFinal.get(id);
             DamagePeriod flag = lastFlag.get(id);
             boolean open = flag != null && (fin == null || flag.sequence() > fin.sequence());
+            if (open) {
+                asOf.put(flag.incidentId(), lastFlagAsOf.get(id));
+            }
             out.add(new Meter.RestoredIncidents(id, fin == null ? 0 : fin.sequence(),
                     fin == null ? 0 : fin.periodStart().toEpochMilli(), open ? flag.sequence() : 0,
                     open ? flag.flaggedAt().toEpochMilli() : 0, open ? flag.flagCount() : 0));
         }
         return new IncidentHistory(List.copyOf(out), List.copyOf(finals), Map.copyOf(asOf));
-    }
-
-    private static int sequenceOf(String incidentId) {
-        return Integer.parseInt(incidentId.substring(incidentId.lastIndexOf('#') + 1));
     }
 
 }
