@@ -127,6 +127,7 @@ public final class Gateway implements AutoCloseable {
         metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
         metrics.counter("tollgate_late_records_total", "Records for buckets already out of the window", meter::lateRecords);
         metrics.gauge("tollgate_ledger_records", "Records in the ledger", ledger::size);
+        metrics.counter("tollgate_provisional_updates_total", "Hourly and shutdown provisional records of open incidents", provisional::written);
         metrics.counter("tollgate_ledger_failures_total", "Ledger records that could not be written", ledger::failures);
         metrics.counter("tollgate_directory_reloads_total", "Entity directory reloads", directory::reloads);
         metrics.counter("tollgate_directory_rejects_total", "Entity directory files rejected", directory::rejects);

@@ -115,6 +115,7 @@ class ProvisionalFiguresTest {
             assertThat(records.get(1).get("posts").asLong()).isEqualTo(300);
             assertThat(records.get(1).get("asOf").asText()).isEqualTo(hourly.toString());
             assertThat(records.get(1).get("evidence").get("posts")).as("the full evidence, as at the flag").hasSize(2 * 1440 - 1);
+            assertThat(f.admin("/metrics").body()).contains("tollgate_provisional_updates_total 1.0");
 
             f.gateway.tick();
             f.clock.advance(59 * MINUTE);

@@ -30,6 +30,7 @@ public final class ProvisionalUpdates {
     /** Incident id → the as-of time (epoch ms) of its latest provisional record. */
     private final Map<String, Long> latest = new HashMap<>();
     private long nextDue = Long.MIN_VALUE;
+    private final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
 
     /** {@code restored}: for the open incidents of the ledger, the as-of time of their latest provisional record. */
     public ProvisionalUpdates(Meter meter, LedgerWriter writer, Clock clock, Map<String, Instant> restored) {
@@ -55,6 +56,7 @@ public final class ProvisionalUpdates {
             long last = Math.max(latest.getOrDefault(i.id(), Long.MIN_VALUE), i.flaggedAtMillis());
             if (now - last >= EVERY_MILLIS) {
                 writer.onProvisionalUpdate(i, Instant.ofEpochMilli(now));
+                written.incrementAndGet();
                 last = now;
             }
             latest.put(i.id(), last);
@@ -64,12 +66,18 @@ public final class ProvisionalUpdates {
         nextDue = next;
     }
 
+    /** Provisional updates handed to the ledger so far (for the metric; any thread). */
+    public long written() {
+        return written.get();
+    }
+
     /** One update of every open incident, as of now: at shutdown, before the {@code stop} record. */
     public synchronized void atShutdown() {
         long now = clock.millis();
         for (Incident i : meter.incidents()) {
             if (i.status() == Incident.Status.PROVISIONAL) {
                 writer.onProvisionalUpdate(i, Instant.ofEpochMilli(now));
+                written.incrementAndGet();
                 latest.put(i.id(), now);
             }
         }
