@@ -5,12 +5,15 @@ import dev.tollgate.gateway.admin.AdminServer;
 import dev.tollgate.gateway.admin.AdminToken;
 import dev.tollgate.gateway.admin.GatewayMetrics;
 import dev.tollgate.gateway.admin.Readiness;
+import dev.tollgate.gateway.config.ConfigRecord;
 import dev.tollgate.gateway.config.GatewayConfig;
 import dev.tollgate.gateway.entity.DirectoryWatcher;
 import dev.tollgate.gateway.entity.EntityResolver;
 import dev.tollgate.gateway.entity.KeyHasher;
 import dev.tollgate.gateway.entity.SeenIdentifiers;
+import dev.tollgate.gateway.ledger.DirectoryRecords;
 import dev.tollgate.gateway.ledger.LedgerWriter;
+import dev.tollgate.gateway.ledger.ProvisionalUpdates;
 import dev.tollgate.meter.Incident;
 import dev.tollgate.meter.ledger.IncidentHistory;
 import dev.tollgate.meter.ledger.Ledger;
@@ -49,6 +52,8 @@ public final class Gateway implements AutoCloseable {
     private final Ledger ledger;
     private final WindowStore windows;
     private final ScheduledExecutorService journal;
+    private final ConfigRecord configRecord;
+    private final DirectoryRecords directoryRecords;
     private final String configVersion;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -57,6 +62,7 @@ public final class Gateway implements AutoCloseable {
     private final AccessLog accessLog;
     private final AdminServer admin;
     private final ScheduledExecutorService housekeeping;
+    private final ProvisionalUpdates provisional;
     private volatile boolean serving;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private InetSocketAddress proxyAddress;
@@ -88,8 +94,12 @@ public final class Gateway implements AutoCloseable {
         this.metrics = new GatewayMetrics();
         this.directory = DirectoryWatcher.open(config.entities().directory());
         this.ledger = Ledger.open(config.dataDir(), options.clock());
-        this.configVersion = versionOf(config);
+        this.configRecord = ConfigRecord.of(config);
+        this.configVersion = configRecord.version();
+        KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());
+        this.directoryRecords = new DirectoryRecords(ledger, hasher);
         recordStart(options);
+        directory.onAccepted(directoryRecords::onReload);
         LedgerWriter writer = new LedgerWriter(ledger, directory, seen, config.damages().terms(), configVersion);
         MeterListener outer = options.listener();
         this.meter = new Meter(config.meter().meterConfig(), config.damages().terms(), options.clock(), new MeterListener() {
@@ -105,7 +115,6 @@ public final class Gateway implements AutoCloseable {
                 outer.onFinal(incident);
             }
         });
-        KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());
         EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
         IncidentHistory history = IncidentHistory.of(ledger.records());
         this.windows = WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
@@ -124,12 +133,15 @@ public final class Gateway implements AutoCloseable {
         Readiness readiness = new Readiness()
                 .part("proxy", () -> serving ? null : "not serving (starting or stopping)")
                 .part("ledger", () -> ledger.failing() ? "records cannot be written; see the log" : null);
-        this.admin = new AdminServer(token, metrics, meter, directory, seen, readiness, ledger, options.clock(), transport);
+        this.provisional = new ProvisionalUpdates(meter, writer, options.clock(), history.provisionalAsOf());
+        this.admin = new AdminServer(token, metrics, meter, directory, seen, readiness, ledger, options.clock(), transport,
+                writer::periodOf);
         metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
         metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
         metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
         metrics.counter("tollgate_late_records_total", "Records for buckets already out of the window", meter::lateRecords);
         metrics.gauge("tollgate_ledger_records", "Records in the ledger", ledger::size);
+        metrics.counter("tollgate_provisional_updates_total", "Hourly and shutdown provisional records of open incidents", provisional::written);
         metrics.counter("tollgate_ledger_failures_total", "Ledger records that could not be written", ledger::failures);
         metrics.counter("tollgate_directory_reloads_total", "Entity directory reloads", directory::reloads);
         metrics.counter("tollgate_directory_rejects_total", "Entity directory files rejected", directory::rejects);
@@ -200,23 +212,14 @@ public final class Gateway implements AutoCloseable {
         return new IOException(key + ": " + address + ": cannot listen: " + why, e);
     }
 
-    /** A short, stable version of the configuration in force: the first 16 hex digits of the SHA-256 of its canonical form. */
-    static String versionOf(GatewayConfig c) {
-        try {
-            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(c.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return "cfg-" + java.util.HexFormat.of().formatHex(d, 0, 8);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     private void recordStart(Options options) throws IOException {
         if (ledger.recoveredTornRecords() > 0) {
             ledger.append("recovery", JsonNodeFactory.instance.objectNode()
                     .put("detail", "the last record was cut short by a crash and was set aside next to the ledger"));
         }
+        java.util.List<dev.tollgate.meter.ledger.LedgerRecord> records = ledger.records();
         String lastVersion = null;
-        for (var r : ledger.records()) {
+        for (var r : records) {
             if (r.type().equals("config")) {
                 lastVersion = r.fields().path("configVersion").asText();
             }
@@ -224,26 +227,19 @@ public final class Gateway implements AutoCloseable {
         if (!configVersion.equals(lastVersion)) {
             ObjectNode c = JsonNodeFactory.instance.objectNode();
             c.put("configVersion", configVersion);
-            ObjectNode m = c.putObject("meter");
-            m.put("threshold", config.meter().threshold());
-            m.put("window", dev.tollgate.gateway.config.Durations.format(config.meter().window()));
-            m.put("bucket", dev.tollgate.gateway.config.Durations.format(config.meter().bucket()));
-            m.put("mode", config.meter().mode().configName());
-            ObjectNode d = c.putObject("damages");
-            d.put("currency", config.damages().currency());
-            d.put("price", config.damages().price().toPlainString());
-            d.put("unit", config.damages().unit());
-            d.put("rounding", config.damages().rounding().configName());
-            c.put("settings", config.toString());
+            c.set("settings", configRecord.settings());
             ledger.append("config", c);
         }
+        directoryRecords.atStart(directory.current(), records);
         ledger.append("start", JsonNodeFactory.instance.objectNode().put("configVersion", configVersion)
+                .put("directoryVersion", directoryRecords.version())
                 .put("upstream", config.upstream().url().toString()));
     }
 
-    /** Housekeeping: finalizes due incidents, expires idle entities, reloads a changed directory. */
+    /** Housekeeping: finalizes due incidents, expires idle entities, writes due provisional updates, reloads a changed directory. */
     public void tick() {
         meter.tick();
+        provisional.tick();
         directory.reloadIfChanged();
     }
 
@@ -382,6 +378,7 @@ public final class Gateway implements AutoCloseable {
             log.error("windows: could not write the last snapshot: {}", e.toString());
         }
         try {
+            provisional.atShutdown();
             ledger.append("stop", JsonNodeFactory.instance.objectNode());
             ledger.close();
         } catch (java.io.UncheckedIOException | IOException e) {

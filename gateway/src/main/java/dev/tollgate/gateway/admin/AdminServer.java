@@ -56,10 +56,11 @@ public final class AdminServer {
     private Channel server;
 
     public AdminServer(AdminToken token, GatewayMetrics metrics, Meter meter, Supplier<Directory> directory, SeenIdentifiers seen,
-            Readiness readiness, Ledger ledger, Clock clock, Transport transport) {
+            Readiness readiness, Ledger ledger, Clock clock, Transport transport,
+            java.util.function.BiFunction<dev.tollgate.meter.Incident, Instant, dev.tollgate.meter.report.DamagePeriod> periodOf) {
         this.token = token;
         this.metrics = metrics;
-        this.views = new AdminViews(meter, directory, seen);
+        this.views = new AdminViews(meter, directory, seen, ledger, periodOf);
         this.readiness = readiness;
         this.ledger = ledger;
         this.clock = clock;
@@ -97,6 +98,9 @@ public final class AdminServer {
                 r = route(ctx, req);
             } catch (BadParameter | IllegalArgumentException e) {
                 r = Problem.response(ctx.alloc(), HttpResponseStatus.BAD_REQUEST, e.getMessage());
+            } catch (java.io.UncheckedIOException e) {
+                log.error("admin API {}: the ledger cannot be read", req.uri(), e);
+                r = Problem.response(ctx.alloc(), HttpResponseStatus.SERVICE_UNAVAILABLE, "the ledger cannot be read: " + e.getCause().getMessage());
             } catch (RuntimeException e) {
                 log.error("admin API {} failed", req.uri(), e);
                 r = Problem.response(ctx.alloc(), HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error; see the gateway's log");
@@ -150,35 +154,31 @@ public final class AdminServer {
                 r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
                 return r;
             }
+            // one instant for each view, sent with it: X-Tollgate-As-Of (and asOf in the JSON documents)
+            Instant now = clock.instant();
             if (path.equals("/api/v1/entities")) {
-                return json(HttpResponseStatus.OK, views.top(intParam(q, "top", 50, 1, 100_000)));
+                return asOf(json(HttpResponseStatus.OK, views.top(intParam(q, "top", 50, 1, 100_000), now)), now);
             }
             if (path.startsWith("/api/v1/entities/")) {
                 String id = QueryStringDecoder.decodeComponent(path.substring("/api/v1/entities/".length()));
                 if (!views.known(id)) {
                     return Problem.response(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "no entity '" + id + "' in the directory or the window");
                 }
-                return json(HttpResponseStatus.OK, views.one(id));
+                return asOf(json(HttpResponseStatus.OK, views.one(id, now)), now);
             }
             if (path.equals("/api/v1/incidents")) {
-                return json(HttpResponseStatus.OK, views.incidents(timeParam(q, "from", Long.MIN_VALUE), timeParam(q, "to", Long.MAX_VALUE)));
+                DamageReport report = views.snapshot(timeParam(q, "from", DamageReport.BEGINNING), timeParam(q, "to", DamageReport.END), null, now);
+                return asOf(json(HttpResponseStatus.OK, AdminViews.incidents(report)), report.asOf());
             }
             if (path.equals("/api/v1/reports/damages")) {
                 ReportFormat format = ReportFormat.of(q.parameters().getOrDefault("format", List.of("json")).get(0), "format");
                 String entity = q.parameters().containsKey("entity") ? q.parameters().get("entity").get(0) : null;
-                DamageReport report;
-                try {
-                    report = DamageReport.fromLedger(ledger.records(), Instant.ofEpochMilli(timeParam(q, "from", DamageReport.BEGINNING.toEpochMilli())),
-                            Instant.ofEpochMilli(timeParam(q, "to", DamageReport.END.toEpochMilli())), entity, clock.instant());
-                } catch (java.io.IOException e) {
-                    log.error("damages report: the ledger cannot be read", e);
-                    return Problem.response(ctx.alloc(), HttpResponseStatus.SERVICE_UNAVAILABLE, "the ledger cannot be read: " + e.getMessage());
-                }
+                DamageReport report = views.snapshot(timeParam(q, "from", DamageReport.BEGINNING), timeParam(q, "to", DamageReport.END), entity, now);
                 byte[] body = format.render(report);
                 FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(body));
                 r.headers().set(HttpHeaderNames.CONTENT_TYPE, format.contentType());
                 r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
-                return r;
+                return asOf(r, report.asOf());
             }
             return Problem.response(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "no such admin resource: " + path);
         }
@@ -209,10 +209,17 @@ public final class AdminServer {
     }
 
     /** A time parameter, as a report's bounds are written ({@link DamageReport#bound}); {@code dflt} when absent. */
-    static long timeParam(QueryStringDecoder q, String name, long dflt) {
+    static Instant timeParam(QueryStringDecoder q, String name, Instant dflt) {
         List<String> v = q.parameters().get(name);
-        Instant t = DamageReport.bound(name, v == null || v.isEmpty() ? null : v.get(0), null);
-        return t == null ? dflt : t.toEpochMilli();
+        return DamageReport.bound(name, v == null || v.isEmpty() ? null : v.get(0), dflt);
+    }
+
+    /** The header that says as of when a view's figures hold (the CSV report has no other place for it). */
+    static final String AS_OF_HEADER = "X-Tollgate-As-Of";
+
+    private static FullHttpResponse asOf(FullHttpResponse r, Instant t) {
+        r.headers().set(AS_OF_HEADER, t.toString());
+        return r;
     }
 
     private static FullHttpResponse json(HttpResponseStatus status, JsonNode body) {

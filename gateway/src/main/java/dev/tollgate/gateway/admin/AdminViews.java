@@ -10,36 +10,100 @@ import dev.tollgate.meter.EntityCount;
 import dev.tollgate.meter.Incident;
 import dev.tollgate.meter.Meter;
 import dev.tollgate.meter.WindowExport;
+import dev.tollgate.meter.ledger.Ledger;
+import dev.tollgate.meter.report.DamagePeriod;
+import dev.tollgate.meter.report.DamageReport;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.Supplier;
 
-/** The JSON documents of the admin API, with the field names SPEC §7 gives. */
+/**
+ * The JSON documents of the admin API, with the field names SPEC §7 gives. Every incident it
+ * shows comes from one {@link DamageReport} made at one instant ({@link #snapshot}): final periods
+ * from the ledger, open ones live from the meter; the same figures and the same range rule as the
+ * damages report in every format.
+ *
+ * <p>Called on the admin API's event loop; {@link #snapshot} is synchronized, so its cache of the
+ * ledger's periods is safe with more than one admin thread.
+ */
 final class AdminViews {
     static final ObjectMapper JSON = new ObjectMapper();
 
     private final Meter meter;
     private final Supplier<Directory> directory;
     private final SeenIdentifiers seen;
+    private final Ledger ledger;
+    private final BiFunction<Incident, Instant, DamagePeriod> periodOf;
+    /** The ledger's latest period per incident, as read when the ledger file had {@link #readStamp}; admin thread only. */
+    private Map<String, DamagePeriod> recorded = Map.of();
+    private List<Object> readStamp = List.of();
 
-    AdminViews(Meter meter, Supplier<Directory> directory, SeenIdentifiers seen) {
+    /** {@code periodOf}: an incident of the meter as a period, its figures dated by the instant given. */
+    AdminViews(Meter meter, Supplier<Directory> directory, SeenIdentifiers seen, Ledger ledger,
+            BiFunction<Incident, Instant, DamagePeriod> periodOf) {
         this.meter = meter;
         this.directory = directory;
         this.seen = seen;
+        this.ledger = ledger;
+        this.periodOf = periodOf;
     }
 
-    ArrayNode top(int n) {
-        List<Incident> incidents = meter.incidents();
+    /**
+     * The incidents of {@code [from, to)} (by period overlap), one entity's or all, as of {@code now}:
+     * the ledger's periods, with each incident the meter holds open (or final and not yet final in
+     * the ledger) taken from the meter as it stands at {@code now}.
+     *
+     * @throws UncheckedIOException if the ledger cannot be read
+     */
+    synchronized DamageReport snapshot(Instant from, Instant to, String entity, Instant now) {
+        Map<String, DamagePeriod> fromLedger = recorded();
+        List<DamagePeriod> live = new ArrayList<>();
+        for (Incident i : meter.incidents()) {
+            if (entity != null && !entity.equals(i.entity())) {
+                continue;
+            }
+            DamagePeriod r = fromLedger.get(i.id());
+            if (i.status() == Incident.Status.PROVISIONAL || r == null || !r.isFinal()) {
+                live.add(periodOf.apply(i, now));
+            }
+        }
+        return DamageReport.live(fromLedger.values(), live, from, to, entity, now);
+    }
+
+    /** The ledger's periods, read again only when the file changed (its record count, size or time stamp). */
+    private Map<String, DamagePeriod> recorded() {
+        try {
+            List<Object> stamp = List.of(ledger.size(), Files.size(ledger.file()), Files.getLastModifiedTime(ledger.file()));
+            if (!stamp.equals(readStamp)) {
+                recorded = DamageReport.latestOf(ledger.records());
+                readStamp = stamp;
+            }
+            return recorded;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    ArrayNode top(int n, Instant now) {
+        DamageReport all = snapshot(DamageReport.BEGINNING, DamageReport.END, null, now);
         ArrayNode out = JSON.createArrayNode();
         for (EntityCount c : meter.top(n)) {
-            out.add(entity(c.id(), c.posts24h(), c.requests24h(), c.flagged(), incidents));
+            out.add(entity(c.id(), c.posts24h(), c.requests24h(), c.flagged(), all.periods()));
         }
         return out;
     }
 
     /** One entity with its hourly series of the last 48 hours. */
-    ObjectNode one(String id) {
-        ObjectNode e = entity(id, meter.posts24h(id), meter.requests24h(id), meter.flagged(id), meter.incidents());
+    ObjectNode one(String id, Instant now) {
+        DamageReport mine = snapshot(DamageReport.BEGINNING, DamageReport.END, id, now);
+        ObjectNode e = entity(id, meter.posts24h(id), meter.requests24h(id), meter.flagged(id), mine.periods());
+        e.put("asOf", now.toString());
         WindowExport x = meter.export(id);
         java.util.TreeMap<Long, long[]> hours = new java.util.TreeMap<>();
         for (int k = 0; k < x.posts().length; k++) {
@@ -59,7 +123,7 @@ final class AdminViews {
                 || meter.incidents().stream().anyMatch(i -> i.entity().equals(id));
     }
 
-    private ObjectNode entity(String id, long posts, long requests, boolean flagged, List<Incident> all) {
+    private ObjectNode entity(String id, long posts, long requests, boolean flagged, List<DamagePeriod> all) {
         ObjectNode e = JSON.createObjectNode();
         LegalEntity le = directory.get().byId(id);
         e.put("id", id);
@@ -73,37 +137,37 @@ final class AdminViews {
         ArrayNode ids = e.putArray("identifiers");
         seen.of(id).forEach(ids::add);
         ArrayNode inc = e.putArray("incidents");
-        for (Incident i : all) {
-            if (i.entity().equals(id)) {
-                inc.add(incident(i));
+        for (DamagePeriod p : all) {
+            if (p.entityId().equals(id)) {
+                inc.add(incident(p));
             }
         }
         return e;
     }
 
-    ArrayNode incidents(long fromMillis, long toMillis) {
+    static ArrayNode incidents(DamageReport report) {
         ArrayNode out = JSON.createArrayNode();
-        for (Incident i : meter.incidents()) {
-            if (i.flaggedAtMillis() >= fromMillis && i.flaggedAtMillis() < toMillis) {
-                out.add(incident(i));
-            }
-        }
+        report.periods().forEach(p -> out.add(incident(p)));
         return out;
     }
 
-    static ObjectNode incident(Incident i) {
+    /** An incident as SPEC §7 names its fields; a provisional one also says as of when ({@code asOf}). */
+    static ObjectNode incident(DamagePeriod p) {
         ObjectNode o = JSON.createObjectNode();
-        o.put("entity", i.entity());
-        o.put("sequence", i.sequence());
-        o.put("flaggedAt", Instant.ofEpochMilli(i.flaggedAtMillis()).toString());
-        o.put("flagCount", i.flagCount());
-        o.put("periodStart", Instant.ofEpochMilli(i.periodStartMillis()).toString());
-        o.put("periodEnd", Instant.ofEpochMilli(i.periodEndMillis()).toString());
-        o.put("status", i.status().label());
-        o.put("posts", i.posts());
-        o.put("requests", i.requests());
-        o.put("amount", i.amount().plain());
-        o.put("currency", i.amount().currency().getCurrencyCode());
+        o.put("entity", p.entityId());
+        o.put("sequence", p.sequence());
+        o.put("flaggedAt", p.flaggedAt().toString());
+        o.put("flagCount", p.flagCount());
+        o.put("periodStart", p.periodStart().toString());
+        o.put("periodEnd", p.periodEnd().toString());
+        o.put("status", p.status());
+        o.put("posts", p.posts());
+        o.put("requests", p.requests());
+        o.put("amount", p.amount().toPlainString());
+        o.put("currency", p.currency());
+        if (p.asOf() != null) {
+            o.put("asOf", p.asOf().toString());
+        }
         return o;
     }
 }

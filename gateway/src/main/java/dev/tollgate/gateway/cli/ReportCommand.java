@@ -16,7 +16,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code tollgate report}: the damages report from a data directory alone, while the gateway runs or after. */
 @Command(name = "report", mixinStandardHelpOptions = true,
-        description = "Write the damages report (CSV, JSON or HTML) from the ledger in a data directory.")
+        description = {"Write the damages report (CSV, JSON or HTML) from the ledger in a data directory.",
+                "Prints the time the figures hold ('as of') to standard error; periods are selected when they overlap [--from, --to)."})
 final class ReportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -50,6 +51,10 @@ final class ReportCommand implements Callable<Integer> {
                     + "); the report holds the records before it. Run tollgate verify-ledger.");
         }
         DamageReport report = DamageReport.fromLedger(v.records(), start, end, entity, Instant.now());
+        // the CSV's header is contract, so the as-of time goes to standard error, for every format alike
+        spec.commandLine().getErr().println("tollgate: figures as of " + report.asOf() + (report.hasProvisional()
+                ? " (provisional periods as of their latest provisional record in the ledger; a running gateway writes one at least hourly"
+                        + " and at shutdown)" : ""));
         byte[] bytes = f.render(report);
         if (out != null) {
             Files.write(out, bytes);

@@ -153,7 +153,7 @@ public final class ConfigLoader {
                 accessLogPath == null || stdout ? null : base.resolve(accessLogPath).normalize(), stdout);
 
         root.finish();
-        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog);
+        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, base.normalize());
     }
 
     static URI upstreamUrl(String key, String text) {

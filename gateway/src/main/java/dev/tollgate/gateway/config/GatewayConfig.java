@@ -13,7 +13,8 @@ import java.util.Locale;
 
 /**
  * The whole configuration (SPEC §7), immutable. Every key has a default except
- * {@code upstream.url}; paths are already resolved against the configuration file's folder.
+ * {@code upstream.url}; paths are already resolved against {@code base}, the configuration file's
+ * folder (kept so that the ledger's config record can show them relative, as written: {@link ConfigRecord}).
  */
 public record GatewayConfig(
         HostPort listen,
@@ -26,7 +27,8 @@ public record GatewayConfig(
         Damages damages,
         Limits limits,
         Shutdown shutdown,
-        AccessLog accessLog) {
+        AccessLog accessLog,
+        Path base) {
 
     public record Upstream(URI url, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout, int maxIdlePerLoop) {
 
@@ -168,26 +170,26 @@ public record GatewayConfig(
     }
 
     public GatewayConfig withListen(HostPort l) {
-        return new GatewayConfig(l, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog);
+        return new GatewayConfig(l, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, base);
     }
 
     public GatewayConfig withUpstream(Upstream u) {
-        return new GatewayConfig(listen, u, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog);
+        return new GatewayConfig(listen, u, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, base);
     }
 
     public GatewayConfig withAdmin(Admin a) {
-        return new GatewayConfig(listen, upstream, a, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog);
+        return new GatewayConfig(listen, upstream, a, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, base);
     }
 
     public GatewayConfig withDataDir(Path d) {
-        return new GatewayConfig(listen, upstream, admin, d, meter, counting, entities, damages, limits, shutdown, accessLog);
+        return new GatewayConfig(listen, upstream, admin, d, meter, counting, entities, damages, limits, shutdown, accessLog, base);
     }
 
     public GatewayConfig withMeter(Meter m) {
-        return new GatewayConfig(listen, upstream, admin, dataDir, m, counting, entities, damages, limits, shutdown, accessLog);
+        return new GatewayConfig(listen, upstream, admin, dataDir, m, counting, entities, damages, limits, shutdown, accessLog, base);
     }
 
     public GatewayConfig withEntities(Entities e) {
-        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, e, damages, limits, shutdown, accessLog);
+        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, e, damages, limits, shutdown, accessLog, base);
     }
 }

@@ -126,6 +126,21 @@ public final class Directory {
         return byId.size();
     }
 
+    /**
+     * Per entity id, its identifiers in the form the ledger and reports show them: API keys through
+     * {@code showKey} (never in clear), {@code account:ID}, {@code net:CIDR}; sorted.
+     */
+    public Map<String, java.util.SortedSet<String>> identifiers(java.util.function.Function<String, String> showKey) {
+        Map<String, java.util.SortedSet<String>> out = new TreeMap<>();
+        byId.keySet().forEach(id -> out.put(id, new java.util.TreeSet<>()));
+        byApiKey.forEach((key, e) -> out.get(e.id()).add(showKey.apply(key)));
+        byAccount.forEach((account, e) -> out.get(e.id()).add("account:" + account));
+        for (TreeMap<Integer, Map<Cidr, LegalEntity>> family : List.of(v4, v6)) {
+            family.values().forEach(level -> level.forEach((cidr, e) -> out.get(e.id()).add("net:" + cidr)));
+        }
+        return out;
+    }
+
     /** Counts for the log line of a load. */
     public String summary() {
         int nets = 0;

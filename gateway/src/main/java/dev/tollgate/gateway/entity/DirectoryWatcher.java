@@ -13,6 +13,9 @@ import org.slf4j.LoggerFactory;
  * gateway every second: a change of content (not only of time stamp) is parsed, and a bad file is
  * rejected, logged once and counted, while the previous directory stays in force.
  *
+ * Each accepted reload is told to the {@link #onAccepted} listener (the ledger's {@code directory}
+ * record) before the new directory is in force.
+ *
  * <p>One thread polls; request threads only read {@link #current()} (a volatile read).
  */
 public final class DirectoryWatcher implements Supplier<Directory> {
@@ -24,6 +27,8 @@ public final class DirectoryWatcher implements Supplier<Directory> {
     private String rejectedText;
     private final AtomicLong reloads = new AtomicLong();
     private final AtomicLong rejects = new AtomicLong();
+    /** Told of each accepted reload (before, after) before the new directory is in force; set once before polling starts. */
+    private volatile java.util.function.BiConsumer<Directory, Directory> onAccepted = (before, after) -> { };
 
     private DirectoryWatcher(Path file, Directory initial, String text) {
         this.file = file;
@@ -74,20 +79,31 @@ public final class DirectoryWatcher implements Supplier<Directory> {
         if (text.equals(loadedText) || text.equals(rejectedText)) {
             return false;
         }
+        Directory d;
         try {
-            Directory d = Directory.parse(text, file.toString());
-            current = d;
-            loadedText = text;
-            rejectedText = null;
-            reloads.incrementAndGet();
-            log.info("entity directory {} reloaded: {}", file, d.summary());
-            return true;
+            d = Directory.parse(text, file.toString());
         } catch (RuntimeException e) {
             rejectedText = text;
             rejects.incrementAndGet();
             log.error("entity directory {} rejected, the previous directory stays in force: {}", file, e.getMessage());
             return false;
         }
+        try {
+            onAccepted.accept(current, d); // recorded in the ledger before it decides who pays
+        } catch (RuntimeException e) {
+            log.error("entity directory {}: the reload could not be recorded; it is in force all the same", file, e);
+        }
+        current = d;
+        loadedText = text;
+        rejectedText = null;
+        reloads.incrementAndGet();
+        log.info("entity directory {} reloaded: {}", file, d.summary());
+        return true;
+    }
+
+    /** {@code listener} is told of every accepted reload, on the polling thread, before the new directory is in force. */
+    public void onAccepted(java.util.function.BiConsumer<Directory, Directory> listener) {
+        this.onAccepted = listener;
     }
 
     public long reloads() {

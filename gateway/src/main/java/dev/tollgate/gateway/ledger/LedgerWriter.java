@@ -60,6 +60,19 @@ public final class LedgerWriter implements MeterListener {
         return DamagePeriod.of(i, name(i.entity()), seen.of(i.entity()), configVersion, terms).toJson();
     }
 
+    /**
+     * A provisional update (SPEC §6): the open incident {@code i} as the meter gave it at {@code asOf},
+     * the full period and evidence, as a {@code provisional} record (the hourly and shutdown updates).
+     */
+    public void onProvisionalUpdate(Incident i, java.time.Instant asOf) {
+        append("provisional", periodOf(i, asOf).toJson());
+    }
+
+    /** The period of {@code i} as reports show it, its figures dated {@code asOf}: what the ledger would record now. */
+    public DamagePeriod periodOf(Incident i, java.time.Instant asOf) {
+        return DamagePeriod.of(i, name(i.entity()), seen.of(i.entity()), configVersion, terms, asOf);
+    }
+
     private String name(String entity) {
         LegalEntity e = directory.get().byId(entity);
         return e == null ? entity : e.name();

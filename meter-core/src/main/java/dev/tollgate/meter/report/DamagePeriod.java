@@ -35,7 +35,8 @@ public record DamagePeriod(
         Terms terms,
         Evidence evidence,
         List<String> identifiers,
-        String configVersion) {
+        String configVersion,
+        Instant asOf) {
 
     /** The price terms: amount = posts × price ÷ unit, rounded as named. */
     public record Terms(BigDecimal price, long unit, String rounding, String currency) {
@@ -53,8 +54,14 @@ public record DamagePeriod(
         return "final".equals(status);
     }
 
-    /** From an incident of the meter, with what the gateway knows beside it. */
+    /** From an incident of the meter as it stood at its flag (provisional) or as final. */
     public static DamagePeriod of(Incident i, String entityName, List<String> identifiers, String configVersion, DamagesTerms terms) {
+        return of(i, entityName, identifiers, configVersion, terms, Instant.ofEpochMilli(i.flaggedAtMillis()));
+    }
+
+    /** From an incident of the meter, with what the gateway knows beside it; {@code asOf}: when the meter gave its figures. */
+    public static DamagePeriod of(Incident i, String entityName, List<String> identifiers, String configVersion, DamagesTerms terms,
+            Instant asOf) {
         Incident.Evidence e = i.evidence();
         return new DamagePeriod(i.entity(), entityName, i.sequence(), i.status().label(), Instant.ofEpochMilli(i.flaggedAtMillis()),
                 i.flagCount(), Instant.ofEpochMilli(i.periodStartMillis()), Instant.ofEpochMilli(i.periodEndMillis()), i.posts(),
@@ -62,7 +69,18 @@ public record DamagePeriod(
                 new Terms(terms.price(), terms.unit(), terms.rounding().configName(), terms.currency().getCurrencyCode()),
                 new Evidence(Instant.ofEpochMilli(e.firstBucketMillis()), e.bucketMillis(), Instant.ofEpochMilli(e.earliestStartMillis()),
                         e.posts().clone(), e.requests().clone()),
-                List.copyOf(identifiers), configVersion);
+                List.copyOf(identifiers), configVersion, i.status() == Incident.Status.FINAL ? null : asOf);
+    }
+
+    /** The same period with its figures dated {@code t}. */
+    public DamagePeriod withAsOf(Instant t) {
+        return new DamagePeriod(entityId, entityName, sequence, status, flaggedAt, flagCount, periodStart, periodEnd, posts, requests, amount,
+                currency, rule, threshold, windowMillis, terms, evidence, identifiers, configVersion, t);
+    }
+
+    /** The one rule by which a time range selects periods, everywhere (admin API, reports, CLI): the period overlaps {@code [from, to)}. */
+    public boolean overlaps(Instant from, Instant to) {
+        return periodEnd.isAfter(from) && periodStart.isBefore(to);
     }
 
     /** The incident this period describes, as the meter lists it. */
@@ -114,6 +132,9 @@ public record DamagePeriod(
         ArrayNode ids = o.putArray("identifiers");
         identifiers.forEach(ids::add);
         o.put("configVersion", configVersion);
+        if (asOf != null) {
+            o.put("asOf", asOf.toString());
+        }
         return o;
     }
 
@@ -132,7 +153,7 @@ public record DamagePeriod(
                         t.path("currency").asText()),
                 new Evidence(Instant.parse(ev.path("firstBucket").asText()), ev.path("bucketMillis").asLong(),
                         Instant.parse(ev.path("earliestStart").asText()), longs(ev.path("posts")), longs(ev.path("requests"))),
-                List.copyOf(ids), o.path("configVersion").asText());
+                List.copyOf(ids), o.path("configVersion").asText(), o.hasNonNull("asOf") ? Instant.parse(o.path("asOf").asText()) : null);
     }
 
     private static long[] longs(JsonNode a) {

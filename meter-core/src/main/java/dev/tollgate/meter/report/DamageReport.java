@@ -11,12 +11,18 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The damage periods of a time range, for all entities or one, as the ledger holds them: for each
- * incident its latest record (final, else provisional). A period is in the range if it overlaps
- * {@code [from, to)}. Built from the ledger alone, so the same ledger gives the same report
- * wherever it is read.
+ * The damage periods of a time range, for all entities or one: for each incident its best figures
+ * at {@code asOf} (SPEC §6). A final period is taken from its ledger record; an open (provisional)
+ * one is taken live from the meter while the gateway runs ({@link #live}), else from its latest
+ * provisional record in the ledger ({@link #fromLedger}), which the gateway rewrites at least
+ * hourly and at shutdown. A period is selected when it overlaps {@code [from, to)}
+ * ({@link DamagePeriod#overlaps}), the one rule of the admin API, the reports and the CLI.
+ *
+ * <p>{@code asOf} is the instant up to which every figure of the report is known: the earliest
+ * as-of of its provisional periods, else (offline) the time of the newest ledger record read or
+ * (online) the instant the meter was read.
  */
-public record DamageReport(Instant generatedAt, Instant from, Instant to, String entity, List<DamagePeriod> periods) {
+public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Instant to, String entity, List<DamagePeriod> periods) {
 
     /** The range of a report that names no bounds: everything (1970 to the end of 9999). */
     public static final Instant BEGINNING = Instant.EPOCH;
@@ -42,28 +48,75 @@ public record DamageReport(Instant generatedAt, Instant from, Instant to, String
     public record EntityTotal(String entityId, String entityName, String currency, int periods, long posts, BigDecimal amount) {
     }
 
+    /**
+     * From the ledger alone (offline, or another process): each provisional period as of its latest
+     * provisional record ({@code asOf} field, else the record's time).
+     */
     public static DamageReport fromLedger(List<LedgerRecord> records, Instant from, Instant to, String entity, Instant now) {
+        Map<String, DamagePeriod> latest = latestOf(records);
+        Instant newest = records.isEmpty() ? now : Instant.parse(records.get(records.size() - 1).time());
+        return select(latest.values(), from, to, entity, now, newest);
+    }
+
+    /**
+     * While the gateway runs: the ledger's periods ({@code recorded}, from {@link #latestOf}), each
+     * incident the meter gives in {@code live} replacing its recorded one unless that is final
+     * ({@code live}: the meter's incidents at {@code now}, open ones with {@code asOf == now}).
+     */
+    public static DamageReport live(java.util.Collection<DamagePeriod> recorded, List<DamagePeriod> live, Instant from, Instant to,
+            String entity, Instant now) {
+        Map<String, DamagePeriod> latest = new LinkedHashMap<>();
+        recorded.forEach(p -> latest.put(p.incidentId(), p));
+        for (DamagePeriod p : live) {
+            DamagePeriod before = latest.get(p.incidentId());
+            if (before == null || !before.isFinal()) {
+                latest.put(p.incidentId(), p);
+            }
+        }
+        return select(latest.values(), from, to, entity, now, now);
+    }
+
+    /**
+     * For each incident (by {@link DamagePeriod#incidentId()}), its latest record: the final one,
+     * else the latest provisional one, dated by its record's time when it has no {@code asOf}.
+     */
+    public static Map<String, DamagePeriod> latestOf(List<LedgerRecord> records) {
         Map<String, DamagePeriod> latest = new LinkedHashMap<>();
         for (LedgerRecord r : records) {
             if (!r.type().equals("provisional") && !r.type().equals("final")) {
                 continue;
             }
             DamagePeriod p = DamagePeriod.fromJson(r.fields());
+            if (!p.isFinal() && p.asOf() == null) {
+                p = p.withAsOf(Instant.parse(r.time()));
+            }
             DamagePeriod before = latest.get(p.incidentId());
             if (before == null || !before.isFinal()) {
                 latest.put(p.incidentId(), p);
             }
         }
+        return latest;
+    }
+
+    private static DamageReport select(Iterable<DamagePeriod> all, Instant from, Instant to, String entity, Instant now, Instant known) {
         List<DamagePeriod> periods = new ArrayList<>();
-        for (DamagePeriod p : latest.values()) {
-            boolean inRange = p.periodEnd().isAfter(from) && p.periodStart().isBefore(to);
-            if (inRange && (entity == null || entity.equals(p.entityId()))) {
+        Instant asOf = known;
+        for (DamagePeriod p : all) {
+            if (p.overlaps(from, to) && (entity == null || entity.equals(p.entityId()))) {
                 periods.add(p);
+                if (!p.isFinal() && p.asOf().isBefore(asOf)) {
+                    asOf = p.asOf();
+                }
             }
         }
         periods.sort(Comparator.comparing(DamagePeriod::periodStart).thenComparing(DamagePeriod::entityId)
                 .thenComparingInt(DamagePeriod::sequence));
-        return new DamageReport(now, from, to, entity, List.copyOf(periods));
+        return new DamageReport(now, asOf, from, to, entity, List.copyOf(periods));
+    }
+
+    /** True while some period of the report is provisional (its figures may still grow). */
+    public boolean hasProvisional() {
+        return periods.stream().anyMatch(p -> !p.isFinal());
     }
 
     public List<EntityTotal> totals() {

@@ -14,6 +14,7 @@ import java.util.Map;
  */
 final class HtmlReport {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter AS_OF = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'").withZone(ZoneOffset.UTC);
 
     private HtmlReport() {
     }
@@ -32,6 +33,7 @@ final class HtmlReport {
             b.append(", entity ").append(esc(r.entity()));
         }
         b.append(". Generated ").append(esc(TIME.format(r.generatedAt()))).append(" from the Tollgate ledger.</p>\n");
+        asOf(b, r);
 
         b.append("<h2>Summary</h2>\n");
         if (r.periods().isEmpty()) {
@@ -73,6 +75,20 @@ final class HtmlReport {
         return b.toString();
     }
 
+    /** The visible "as of" line (SPEC §6): when the figures were taken, and where provisional ones came from. */
+    private static void asOf(StringBuilder b, DamageReport r) {
+        b.append("<p class=\"meta\" id=\"as-of\">Figures as of <time datetime=\"").append(esc(r.asOf().toString())).append("\">")
+                .append(esc(AS_OF.format(r.asOf()))).append("</time>.");
+        if (r.hasProvisional()) {
+            b.append(" Provisional periods are shown as they stood at their own as-of time; they may grow until they become final.");
+            if (r.asOf().isBefore(r.generatedAt().minusSeconds(1))) {
+                b.append(" Their figures come from the ledger's latest provisional update, which a running gateway writes at least")
+                        .append(" hourly and at shutdown.");
+            }
+        }
+        b.append("</p>\n");
+    }
+
     private static void period(StringBuilder b, DamagePeriod p) {
         b.append("<section class=\"period\" id=\"").append(esc(p.incidentId().replace('#', '-'))).append("\">\n<h2>")
                 .append(esc(p.entityName())).append(" — period ").append(p.sequence()).append(" (").append(esc(p.status())).append(")</h2>\n");
@@ -89,6 +105,10 @@ final class HtmlReport {
                 .append(esc(p.terms().rounding())).append(" = <strong>").append(money(p.amount(), p.currency())).append("</strong></dd>\n");
         if (!p.identifiers().isEmpty()) {
             b.append("<dt>Identifiers seen</dt><dd class=\"ids\">").append(esc(String.join(", ", p.identifiers()))).append("</dd>\n");
+        }
+        if (!p.isFinal()) {
+            b.append("<dt>As of</dt><dd class=\"as-of\">").append(esc(AS_OF.format(p.asOf())))
+                    .append(": provisional, the period as it stood then; final 24 hours after the flag</dd>\n");
         }
         b.append("<dt>Configuration</dt><dd class=\"id\">").append(esc(p.configVersion())).append("</dd>\n</dl>\n");
         chart(b, p);

@@ -85,6 +85,7 @@ public enum ReportFormat {
         ObjectMapper m = new ObjectMapper();
         ObjectNode o = m.createObjectNode();
         o.put("generatedAt", report.generatedAt().toString());
+        o.put("asOf", report.asOf().toString());
         o.put("from", report.from().toString());
         o.put("to", report.to().toString());
         if (report.entity() != null) {
