@@ -22,11 +22,11 @@ import dev.tollgate.meter.MeterListener;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.time.Clock;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +43,9 @@ public final class Gateway implements AutoCloseable {
     private final DirectoryWatcher directory;
     private final SeenIdentifiers seen = new SeenIdentifiers();
     private final AdminToken token;
+    private final DataDir dataDir;
+    private final HeldListener proxyListener;
+    private final HeldListener adminListener;
     private final Ledger ledger;
     private final WindowStore windows;
     private final ScheduledExecutorService journal;
@@ -57,100 +60,150 @@ public final class Gateway implements AutoCloseable {
     private InetSocketAddress proxyAddress;
     private InetSocketAddress adminAddress;
 
-    /** What a gateway can be asked to do beside its configuration. */
-    public record Options(Clock clock, MeterListener listener, boolean housekeeping, int workerThreads) {
+    /**
+     * What a gateway can be asked to do beside its configuration; {@code ledgerDisk} wraps the
+     * ledger file's {@link Ledger.Disk} (tests inject failures and holds there).
+     */
+    public record Options(Clock clock, MeterListener listener, boolean housekeeping, int workerThreads, UnaryOperator<Ledger.Disk> ledgerDisk) {
         public static Options defaults() {
-            return new Options(Clock.systemUTC(), MeterListener.none(), true, Runtime.getRuntime().availableProcessors());
+            return new Options(Clock.systemUTC(), MeterListener.none(), true, Runtime.getRuntime().availableProcessors(), UnaryOperator.identity());
         }
 
         public Options withClock(Clock c) {
-            return new Options(c, listener, housekeeping, workerThreads);
+            return new Options(c, listener, housekeeping, workerThreads, ledgerDisk);
         }
 
         public Options withListener(MeterListener l) {
-            return new Options(clock, l, housekeeping, workerThreads);
+            return new Options(clock, l, housekeeping, workerThreads, ledgerDisk);
         }
 
         /** Without the background housekeeping thread: the caller calls {@link Gateway#tick()}. */
         public Options manualTicks() {
-            return new Options(clock, listener, false, workerThreads);
+            return new Options(clock, listener, false, workerThreads, ledgerDisk);
+        }
+
+        public Options withLedgerDisk(UnaryOperator<Ledger.Disk> seam) {
+            return new Options(clock, listener, housekeeping, workerThreads, seam);
         }
     }
 
-    private Gateway(GatewayConfig config, Options options) throws IOException {
+    /**
+     * Order (issue 10): the data directory's lock, then the listening sockets (bound, not yet
+     * accepting), and only then anything read from or written to the data directory. A gateway
+     * that cannot lock or cannot listen leaves the directory as it found it.
+     */
+    private Gateway(GatewayConfig config, Options options) throws IOException, InterruptedException {
         this.config = config;
-        Files.createDirectories(config.dataDir());
-        this.metrics = new GatewayMetrics();
-        this.directory = DirectoryWatcher.open(config.entities().directory());
-        this.ledger = Ledger.open(config.dataDir(), options.clock());
-        this.configVersion = versionOf(config);
-        recordStart(options);
-        LedgerWriter writer = new LedgerWriter(ledger, directory, seen, config.damages().terms(), configVersion);
-        MeterListener outer = options.listener();
-        this.meter = new Meter(config.meter().meterConfig(), config.damages().terms(), options.clock(), new MeterListener() {
-            @Override
-            public void onFlag(Incident incident) {
-                writer.onFlag(incident);
-                outer.onFlag(incident);
-            }
-
-            @Override
-            public void onFinal(Incident incident) {
-                writer.onFinal(incident);
-                outer.onFinal(incident);
-            }
-        });
-        KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());
-        EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
-        IncidentHistory history = IncidentHistory.of(ledger.records());
-        this.windows = WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
-        this.token = AdminToken.open(config.admin().tokenFile(), config.dataDir());
+        this.dataDir = DataDir.lock(config.dataDir());
         Transport transport = Transport.best();
         this.boss = transport.group(1);
         this.workers = transport.group(options.workerThreads());
         this.adminGroup = transport.group(1);
-        this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport);
-        this.admin = new AdminServer(token, metrics, meter, directory, seen, this::ready, ledger, options.clock(), transport);
-        metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
-        metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
-        metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
-        metrics.counter("tollgate_late_records_total", "Records for buckets already out of the window", meter::lateRecords);
-        metrics.gauge("tollgate_ledger_records", "Records in the ledger", ledger::size);
-        metrics.counter("tollgate_ledger_failures_total", "Ledger records that could not be written", ledger::failures);
-        metrics.counter("tollgate_directory_reloads_total", "Entity directory reloads", directory::reloads);
-        metrics.counter("tollgate_directory_rejects_total", "Entity directory files rejected", directory::rejects);
-        metrics.counter("tollgate_journal_batches_total", "Journal batches written (one fsync each, at most one a second)", windows::batches);
-        metrics.gauge("tollgate_journal_last_flush_timestamp_millis", "When the journal last wrote the counts (epoch milliseconds)",
-                windows::lastFlushMillis);
-        this.housekeeping = options.housekeeping() ? daemon("tollgate-housekeeping") : null;
-        this.journal = options.housekeeping() ? daemon("tollgate-journal") : null;
-        log.info("transport {}, {} worker threads", transport.name(), options.workerThreads());
-    }
-
-    /** Starts a gateway: binds the proxy and the admin API. */
-    public static Gateway start(GatewayConfig config, Options options) throws IOException, InterruptedException {
-        Gateway g = new Gateway(config, options);
         try {
             try {
-                g.proxyAddress = g.proxy.start(g.boss, g.workers);
+                this.proxyListener = HeldListener.bind(transport, boss, workers, config.listen().socketAddress(), ProxyServer::configure);
             } catch (Exception e) {
                 throw bindError("listen", config.listen(), e);
             }
             try {
-                g.adminAddress = g.admin.start(config.admin().listen().socketAddress(), g.adminGroup);
+                this.adminListener = HeldListener.bind(transport, adminGroup, adminGroup, config.admin().listen().socketAddress(), b -> { });
             } catch (Exception e) {
+                proxyListener.close();
                 throw bindError("admin.listen", config.admin().listen(), e);
             }
-        } catch (IOException | RuntimeException e) {
-            g.close();
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            shutdownGroups();
+            dataDir.close();
             throw e;
         }
+        try {
+            this.ledger = Ledger.open(config.dataDir(), options.clock(), options.ledgerDisk());
+        } catch (IOException | RuntimeException e) {
+            proxyListener.close();
+            adminListener.close();
+            shutdownGroups();
+            dataDir.close();
+            throw e;
+        }
+        try {
+            this.metrics = new GatewayMetrics();
+            this.directory = DirectoryWatcher.open(config.entities().directory());
+            this.configVersion = versionOf(config);
+            recordStart(options);
+            LedgerWriter writer = new LedgerWriter(ledger, directory, seen, config.damages().terms(), configVersion);
+            MeterListener outer = options.listener();
+            this.meter = new Meter(config.meter().meterConfig(), config.damages().terms(), options.clock(), new MeterListener() {
+                // the ledger thread runs the callbacks once the record is durable: then the meter shows it, then the outer listener hears it
+                @Override
+                public void onFlag(Incident incident, Runnable visible) {
+                    writer.onFlag(incident, () -> {
+                        visible.run();
+                        tellOuter(() -> outer.onFlag(incident));
+                    });
+                }
+
+                @Override
+                public void onFinal(Incident incident, Runnable visible) {
+                    writer.onFinal(incident, () -> {
+                        visible.run();
+                        tellOuter(() -> outer.onFinal(incident));
+                    });
+                }
+            });
+            KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());
+            EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
+            IncidentHistory history = IncidentHistory.of(ledger.records());
+            this.windows = WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
+            this.token = AdminToken.open(config.admin().tokenFile(), config.dataDir());
+            makePrivate();
+            this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport);
+            this.admin = new AdminServer(token, metrics, meter, directory, seen, this::ready, ledger, options.clock(), transport);
+            metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
+            metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
+            metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
+            metrics.counter("tollgate_late_records_total", "Records for buckets already out of the window", meter::lateRecords);
+            metrics.gauge("tollgate_ledger_records", "Records in the ledger", ledger::size);
+            metrics.counter("tollgate_ledger_failures_total", "Ledger write attempts that failed (each retry of a backlog counts)", ledger::failures);
+            metrics.gauge("tollgate_ledger_pending_records", "Ledger records queued and not yet durable (a full disk's backlog included)",
+                    ledger::pending);
+            metrics.gauge("tollgate_ledger_failing", "1 while the ledger cannot write its backlog, else 0", () -> ledger.failing() ? 1 : 0);
+            metrics.counter("tollgate_directory_reloads_total", "Entity directory reloads", directory::reloads);
+            metrics.counter("tollgate_directory_rejects_total", "Entity directory files rejected", directory::rejects);
+            metrics.counter("tollgate_journal_batches_total", "Journal batches written (one fsync each, at most one a second)", windows::batches);
+            metrics.gauge("tollgate_journal_last_flush_timestamp_millis", "When the journal last wrote the counts (epoch milliseconds)",
+                    windows::lastFlushMillis);
+            this.housekeeping = options.housekeeping() ? daemon("tollgate-housekeeping") : null;
+            this.journal = options.housekeeping() ? daemon("tollgate-journal") : null;
+            log.info("transport {}, {} worker threads", transport.name(), options.workerThreads());
+        } catch (IOException | RuntimeException e) {
+            proxyListener.close();
+            adminListener.close();
+            shutdownGroups();
+            try {
+                ledger.close();
+            } finally {
+                dataDir.close();
+            }
+            throw e;
+        }
+    }
+
+    /** Starts a gateway: locks its data directory, binds the proxy and the admin API, restores, then accepts. */
+    public static Gateway start(GatewayConfig config, Options options) throws IOException, InterruptedException {
+        Gateway g = new Gateway(config, options);
+        g.proxyAddress = g.proxyListener.address();
+        g.adminAddress = g.adminListener.address();
+        g.proxyListener.open(g.proxy.pipeline());
+        g.adminListener.open(g.admin.pipeline());
         g.serving = true;
         if (g.housekeeping != null) {
             g.housekeeping.scheduleAtFixedRate(g.guarded(g::tick, "housekeeping failed; retrying in a second", null), 1, 1, TimeUnit.SECONDS);
             g.journal.scheduleAtFixedRate(g.guarded(g.windows::flush, "journal: could not write the last second's counts; retrying in a second",
                     GatewayMetrics.ErrorKind.JOURNAL), 1, 1, TimeUnit.SECONDS);
-            g.journal.scheduleAtFixedRate(g.guarded(g.windows::snapshot, "windows snapshot failed; the journal goes on",
+            g.journal.scheduleAtFixedRate(g.guarded(() -> {
+                g.windows.snapshot();
+                g.makePrivate();
+            }, "windows snapshot failed; the journal goes on",
                     GatewayMetrics.ErrorKind.JOURNAL), 5, 5, TimeUnit.MINUTES);
         }
         log.info("proxy on {} → {}; admin API on {}; mode {}", g.proxyAddress, config.upstream().url(), g.adminAddress,
@@ -209,6 +262,33 @@ public final class Gateway implements AutoCloseable {
         }
         ledger.append("start", JsonNodeFactory.instance.objectNode().put("configVersion", configVersion)
                 .put("upstream", config.upstream().url().toString()));
+    }
+
+    /** Every directory 0700 and file 0600 in the data directory (the window store's new files included). */
+    private void makePrivate() {
+        try {
+            dataDir.makePrivate();
+        } catch (IOException e) {
+            log.warn("dataDir {}: could not make every file private to its owner: {}", config.dataDir(), e.toString());
+        }
+    }
+
+    /** An outer listener that fails must not stop the ledger thread. */
+    private static void tellOuter(Runnable call) {
+        try {
+            call.run();
+        } catch (RuntimeException e) {
+            log.error("meter listener failed", e);
+        }
+    }
+
+    private void shutdownGroups() {
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        adminGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        boss.terminationFuture().syncUninterruptibly();
+        workers.terminationFuture().syncUninterruptibly();
+        adminGroup.terminationFuture().syncUninterruptibly();
     }
 
     private boolean ready() {
@@ -310,14 +390,9 @@ public final class Gateway implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        proxy.stop();
-        admin.stop();
-        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
-        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
-        adminGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
-        boss.terminationFuture().syncUninterruptibly();
-        workers.terminationFuture().syncUninterruptibly();
-        adminGroup.terminationFuture().syncUninterruptibly();
+        proxyListener.close();
+        adminListener.close();
+        shutdownGroups();
         try {
             windows.close();
         } catch (IOException e) {
@@ -325,9 +400,18 @@ public final class Gateway implements AutoCloseable {
         }
         try {
             ledger.append("stop", JsonNodeFactory.instance.objectNode());
-            ledger.close();
-        } catch (java.io.UncheckedIOException | IOException e) {
+        } catch (java.io.UncheckedIOException e) {
             log.error("ledger: could not record the stop: {}", e.toString());
+        }
+        try {
+            ledger.close(); // writes what is still queued, or logs it in full
+        } catch (IOException e) {
+            log.error("ledger: could not close: {}", e.toString());
+        }
+        try {
+            dataDir.close();
+        } catch (IOException e) {
+            log.error("dataDir {}: could not release the lock: {}", config.dataDir(), e.toString());
         }
     }
 }

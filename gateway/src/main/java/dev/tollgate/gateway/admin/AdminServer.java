@@ -70,17 +70,22 @@ public final class AdminServer {
         server = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), new HttpObjectAggregator(65536),
-                                new Handler());
-                    }
-                })
+                .childHandler(pipeline())
                 .bind(listen)
                 .sync()
                 .channel();
         return (InetSocketAddress) server.localAddress();
+    }
+
+    /** The pipeline of each admin connection (the gateway binds the socket before it opens its data directory). */
+    public ChannelInitializer<Channel> pipeline() {
+        return new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), new HttpObjectAggregator(65536),
+                        new Handler());
+            }
+        };
     }
 
     public void stop() {
@@ -129,7 +134,9 @@ public final class AdminServer {
                 return json(ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
                         AdminViews.JSON.createObjectNode().put("status", ok ? "ready" : "not ready")
                                 .put("ledger", ledger.failing() ? "failing: records cannot be written; see the log" : "ok")
-                                .put("ledgerRecords", ledger.size()));
+                                .put("ledgerRecords", ledger.size())
+                                .put("ledgerPendingRecords", ledger.pending())
+                                .put("ledgerHead", ledger.head().hash()));
             }
             if (path.equals("/metrics")) {
                 FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
@@ -165,6 +172,7 @@ public final class AdminServer {
                 byte[] body = format.render(report);
                 FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(body));
                 r.headers().set(HttpHeaderNames.CONTENT_TYPE, format.contentType());
+                r.headers().set("Tollgate-Ledger-Head", report.ledgerHead().records() + " " + report.ledgerHead().hash());
                 r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
                 return r;
             }

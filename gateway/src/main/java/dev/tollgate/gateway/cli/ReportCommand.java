@@ -51,6 +51,8 @@ final class ReportCommand implements Callable<Integer> {
         }
         DamageReport report = DamageReport.fromLedger(v.records(), start, end, entity, Instant.now());
         byte[] bytes = f.render(report);
+        // the anchor: in the JSON and HTML reports themselves; for CSV (whose columns are a contract) here only
+        spec.commandLine().getErr().println("tollgate: ledger " + report.ledgerHead());
         if (out != null) {
             Files.write(out, bytes);
             spec.commandLine().getOut().println(out.toAbsolutePath());

@@ -1,5 +1,6 @@
 package dev.tollgate.meter.report;
 
+import dev.tollgate.meter.ledger.LedgerHead;
 import dev.tollgate.meter.ledger.LedgerRecord;
 import java.math.BigDecimal;
 import java.time.Instant;
@@ -14,9 +15,11 @@ import java.util.TreeMap;
  * The damage periods of a time range, for all entities or one, as the ledger holds them: for each
  * incident its latest record (final, else provisional). A period is in the range if it overlaps
  * {@code [from, to)}. Built from the ledger alone, so the same ledger gives the same report
- * wherever it is read.
+ * wherever it is read. {@code ledgerHead} is the head of the records it was built from (record
+ * count and last hash), printed by every format so that the report is anchored to the chain.
  */
-public record DamageReport(Instant generatedAt, Instant from, Instant to, String entity, List<DamagePeriod> periods) {
+public record DamageReport(Instant generatedAt, Instant from, Instant to, String entity, List<DamagePeriod> periods,
+        LedgerHead ledgerHead) {
 
     /** The range of a report that names no bounds: everything (1970 to the end of 9999). */
     public static final Instant BEGINNING = Instant.EPOCH;
@@ -63,7 +66,7 @@ public record DamageReport(Instant generatedAt, Instant from, Instant to, String
         }
         periods.sort(Comparator.comparing(DamagePeriod::periodStart).thenComparing(DamagePeriod::entityId)
                 .thenComparingInt(DamagePeriod::sequence));
-        return new DamageReport(now, from, to, entity, List.copyOf(periods));
+        return new DamageReport(now, from, to, entity, List.copyOf(periods), LedgerHead.of(records));
     }
 
     public List<EntityTotal> totals() {
