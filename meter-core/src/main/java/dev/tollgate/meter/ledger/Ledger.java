@@ -102,11 +102,17 @@ public final class Ledger implements AutoCloseable {
     // guarded by this
     private final ArrayDeque<Entry> queue = new ArrayDeque<>();
     private boolean closing;
+    /** Records ever queued, and records whose write completed (durable, callbacks run) or was abandoned. */
+    private long submitted;
+    private long settled;
     // confined to the ledger thread (and to open, before the thread starts)
     private long seq;
     private String prev;
     private long size;
     private boolean dirtyTail;
+    /** The records of the last batch {@link #write} made durable. */
+    private final List<LedgerRecord> written = new ArrayList<>();
+    private long lastFailureLog;
 
     /** A record waiting for the ledger thread. */
     private static final class Entry {
@@ -255,6 +261,7 @@ public final class Ledger implements AutoCloseable {
                 return es;
             }
             queue.addAll(es);
+            submitted += es.size();
             pendingCount = queue.size();
             notifyAll();
         }
@@ -277,6 +284,25 @@ public final class Ledger implements AutoCloseable {
             Throwable c = ce.getCause();
             throw c instanceof IOException io ? new UncheckedIOException(io) : new UncheckedIOException(new IOException(c));
         }
+    }
+
+    /**
+     * Waits until every record queued before this call is durable and the callbacks attached to
+     * its future have run (or it was given up at close).
+     *
+     * @return false if that did not happen within {@code timeoutMillis} (a full disk)
+     */
+    public synchronized boolean awaitWritten(long timeoutMillis) throws InterruptedException {
+        long target = submitted;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (settled < target) {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0) {
+                return false;
+            }
+            wait(left);
+        }
+        return true;
     }
 
     private void run() {
@@ -302,6 +328,11 @@ public final class Ledger implements AutoCloseable {
                 pendingCount = queue.size();
             }
             if (failure == null) {
+                publish(batch, written); // after the state above: whoever sees the record sees the ledger caught up
+                synchronized (this) {
+                    settled += batch.size();
+                    notifyAll();
+                }
                 continue;
             }
             for (Entry e : batch) {
@@ -315,11 +346,17 @@ public final class Ledger implements AutoCloseable {
                 stop = closing;
             }
             if (stop) {
-                if (write(queueCopy()) == null) {
+                List<Entry> last = queueCopy();
+                if (write(last) == null) {
                     synchronized (this) {
                         queue.clear();
                         failing = false;
                         pendingCount = 0;
+                    }
+                    publish(last, written);
+                    synchronized (this) {
+                        settled += last.size();
+                        notifyAll();
                     }
                     return;
                 }
@@ -340,6 +377,8 @@ public final class Ledger implements AutoCloseable {
             lost = new ArrayList<>(queue);
             queue.clear();
             pendingCount = 0;
+            settled += lost.size();
+            notifyAll();
         }
         log.error("ledger {}: {} records could not be written before the gateway stopped; they were never reported as durable "
                 + "and are lost with this process; here they are, in order:", file, lost.size());
@@ -399,19 +438,32 @@ public final class Ledger implements AutoCloseable {
                 dirtyTail = true;
                 e.addSuppressed(again);
             }
-            log.error("ledger {}: could not write {} record(s) ({}): {}; they stay queued, in order, and are retried every second",
-                    file, batch.size(), batch.get(0).type + (batch.size() > 1 ? ", …" : ""), e.toString());
+            long now = System.nanoTime();
+            if (!failing || now - lastFailureLog > TimeUnit.MINUTES.toNanos(1)) {
+                lastFailureLog = now; // once per episode, then at most once a minute
+                log.error("ledger {}: could not write {} record(s) ({}): {}; they stay queued, in order, and are retried every second",
+                        file, batch.size(), batch.get(0).type + (batch.size() > 1 ? ", …" : ""), e.toString());
+            }
             return e;
+        }
+        if (failing) {
+            log.info("ledger {}: the disk takes records again; {} queued record(s) written", file, batch.size());
         }
         size += bytes.length;
         seq = s;
         prev = p;
         head = new LedgerHead(s, p);
+        written.clear();
+        written.addAll(records);
+        return null;
+    }
+
+    /** Completes the futures of a durable batch: what makes its records visible to their callers. */
+    private static void publish(List<Entry> batch, List<LedgerRecord> records) {
         for (int i = 0; i < batch.size(); i++) {
             batch.get(i).firstAttempt.complete(records.get(i));
             batch.get(i).durable.complete(records.get(i));
         }
-        return null;
     }
 
     /** Every sound record, read back from the file. */
