@@ -85,6 +85,9 @@ class LedgerDurabilityTest {
             assertThat(c.exchange(page(10)).status()).isEqualTo(429);
             assertThat(f.admin("/metrics").body()).contains("tollgate_flags_total 1.0").contains("tollgate_ledger_pending_records 0.0");
             assertThat(disk[0].forcingThreads).as("every fsync on the ledger's own thread").containsExactly("tollgate-ledger");
+            HttpResponse<String> csv = f.admin("/api/v1/reports/damages?format=csv");
+            assertThat(csv.headers().firstValue("Tollgate-Ledger-Head").orElseThrow())
+                    .isEqualTo(f.gateway.ledger().head().records() + " " + f.gateway.ledger().head().hash());
         }
         LedgerVerification v = LedgerVerification.of(Ledger.fileIn(dir.resolve("data")));
         assertThat(v.ok()).isTrue();
