@@ -115,6 +115,7 @@ class DataDirLockTest {
         }
         // and the lock was released: a gateway in this same process takes the directory
         try (GatewayFixture f = new GatewayFixture(dir, PostApiServer.Options.defaults(), "")) {
+            assertThat(f.gateway.ledger().file()).isEqualTo(Ledger.fileIn(dir.resolve("data")));
             assertThat(Files.exists(Ledger.fileIn(dir.resolve("data")))).isTrue();
             // a second gateway in this process on the same directory is refused like a second process
             assertThatThrownBy(() -> GatewayFixture.startGateway(dir, "http://127.0.0.1:9", "", new ManualClock(GatewayFixture.T0),
