@@ -277,6 +277,9 @@ public final class Ledger implements AutoCloseable {
      *         and is written, in order, once the disk takes it again — or if the ledger is closed
      */
     public LedgerRecord append(String type, ObjectNode fields) {
+        if (Thread.currentThread() == thread) {
+            throw new IllegalStateException("Ledger.append on the ledger thread would wait for itself: use submit");
+        }
         Entry e = enqueue(List.of(new Entry(type, fields, clock.millis()))).get(0);
         try {
             return e.firstAttempt.join();
