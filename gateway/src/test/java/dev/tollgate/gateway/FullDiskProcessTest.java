@@ -110,6 +110,69 @@ class FullDiskProcessTest {
         }
     }
 
+    /**
+     * {@code kill -9} while the flag still waits for space: it was never durable, so it was never
+     * shown and is lost with the process; after the restart the ledger holds the entity's flag once.
+     */
+    @Test
+    void kill9_whileTheFlagWaitsForSpace_theLedgerStillEndsWithOneFlag() throws Exception {
+        Path data = dir.resolve("data");
+        Files.createDirectories(data);
+        boolean mounted = exec("mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", data.toString()) == 0;
+        Assumptions.assumeTrue(mounted, "SKIPPED: this environment does not let the test mount a tmpfs");
+        EventLoopGroup group = Transport.nio().group(1);
+        PostApiServer upstream = new PostApiServer(PostApiServer.Options.defaults(), Transport.nio());
+        Process gw = null;
+        try {
+            InetSocketAddress up = upstream.start(new InetSocketAddress("127.0.0.1", 0), group, group);
+            proxyPort = freePort();
+            adminPort = freePort();
+            Files.writeString(dir.resolve("tollgate.yaml"), "listen: 127.0.0.1:" + proxyPort + "\nupstream:\n  url: http://127.0.0.1:" + up.getPort()
+                    + "\nadmin:\n  listen: 127.0.0.1:" + adminPort + "\ndataDir: data\nmeter:\n  threshold: 50\n");
+            gw = start("first.log");
+            Path filler = data.resolve("filler");
+            try (OutputStream out = Files.newOutputStream(filler)) {
+                byte[] chunk = new byte[4096];
+                for (;;) {
+                    out.write(chunk);
+                }
+            } catch (IOException full) {
+                // the disk is full
+            }
+            assertThat(proxy()).isEqualTo(200);
+            await(() -> metric("tollgate_ledger_pending_records") >= 2, "the flag waits for space");
+            assertThat(JSON.readTree(admin("/api/v1/incidents"))).isEmpty();
+            gw.destroyForcibly(); // kill -9 with the flag pending
+            assertThat(gw.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            Files.delete(filler);
+            gw = start("second.log");
+            for (int i = 0; i < 3; i++) {
+                proxy();
+            }
+            await(() -> {
+                try {
+                    return JSON.readTree(admin("/api/v1/incidents")).size() == 1;
+                } catch (Exception e) {
+                    return false;
+                }
+            }, "flagged (once) after the restart");
+            gw.destroy();
+            assertThat(gw.waitFor(20, TimeUnit.SECONDS)).isTrue();
+            LedgerVerification v = LedgerVerification.of(Ledger.fileIn(data));
+            assertThat(v.ok()).as("chain: %s", v.reason()).isTrue();
+            assertThat(v.records().stream().filter(r -> r.type().equals("flag")).count()).isEqualTo(1);
+            assertThat(v.records().stream().filter(r -> r.type().equals("provisional")).count()).isEqualTo(1);
+        } finally {
+            if (gw != null) {
+                gw.destroyForcibly();
+                gw.waitFor(10, TimeUnit.SECONDS);
+            }
+            upstream.stop();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            exec("umount", data.toString());
+        }
+    }
+
     static void await(BooleanSupplier condition, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!condition.getAsBoolean()) {
