@@ -129,7 +129,12 @@ public final class Gateway implements AutoCloseable {
             this.metrics = new GatewayMetrics();
             this.directory = DirectoryWatcher.open(config.entities().directory());
             this.configVersion = versionOf(config);
-            recordStart(options);
+            try {
+                recordStart(options);
+            } catch (java.io.UncheckedIOException e) {
+                throw new IOException("ledger " + ledger.file() + ": cannot write the start records: " + e.getCause().getMessage()
+                        + " (is the disk full or read-only?)", e);
+            }
             LedgerWriter writer = new LedgerWriter(ledger, directory, seen, config.damages().terms(), configVersion);
             MeterListener outer = options.listener();
             this.meter = new Meter(config.meter().meterConfig(), config.damages().terms(), options.clock(), new MeterListener() {
