@@ -27,12 +27,12 @@ import dev.tollgate.meter.MeterListener;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +49,9 @@ public final class Gateway implements AutoCloseable {
     private final DirectoryWatcher directory;
     private final SeenIdentifiers seen = new SeenIdentifiers();
     private final AdminToken token;
+    private final DataDir dataDir;
+    private final HeldListener proxyListener;
+    private final HeldListener adminListener;
     private final Ledger ledger;
     private final WindowStore windows;
     private final ScheduledExecutorService journal;
@@ -68,89 +71,153 @@ public final class Gateway implements AutoCloseable {
     private InetSocketAddress proxyAddress;
     private InetSocketAddress adminAddress;
 
-    /** What a gateway can be asked to do beside its configuration. */
-    public record Options(Clock clock, MeterListener listener, boolean housekeeping, int workerThreads) {
+    /**
+     * What a gateway can be asked to do beside its configuration; {@code ledgerDisk} wraps the
+     * ledger file's {@link Ledger.Disk} (tests inject failures and holds there).
+     */
+    public record Options(Clock clock, MeterListener listener, boolean housekeeping, int workerThreads, UnaryOperator<Ledger.Disk> ledgerDisk) {
         public static Options defaults() {
-            return new Options(Clock.systemUTC(), MeterListener.none(), true, Runtime.getRuntime().availableProcessors());
+            return new Options(Clock.systemUTC(), MeterListener.none(), true, Runtime.getRuntime().availableProcessors(), UnaryOperator.identity());
         }
 
         public Options withClock(Clock c) {
-            return new Options(c, listener, housekeeping, workerThreads);
+            return new Options(c, listener, housekeeping, workerThreads, ledgerDisk);
         }
 
         public Options withListener(MeterListener l) {
-            return new Options(clock, l, housekeeping, workerThreads);
+            return new Options(clock, l, housekeeping, workerThreads, ledgerDisk);
         }
 
         /** Without the background housekeeping thread: the caller calls {@link Gateway#tick()}. */
         public Options manualTicks() {
-            return new Options(clock, listener, false, workerThreads);
+            return new Options(clock, listener, false, workerThreads, ledgerDisk);
+        }
+
+        public Options withLedgerDisk(UnaryOperator<Ledger.Disk> seam) {
+            return new Options(clock, listener, housekeeping, workerThreads, seam);
         }
     }
 
-    private Gateway(GatewayConfig config, Options options) throws IOException {
+    /**
+     * Order (issue 10): the data directory's lock, then the listening sockets (bound, not yet
+     * accepting), and only then anything read from or written to the data directory. A gateway
+     * that cannot lock or cannot listen leaves the directory as it found it.
+     */
+    private Gateway(GatewayConfig config, Options options) throws IOException, InterruptedException {
         this.config = config;
-        Files.createDirectories(config.dataDir());
-        this.metrics = new GatewayMetrics();
-        this.directory = DirectoryWatcher.open(config.entities().directory());
-        this.ledger = Ledger.open(config.dataDir(), options.clock());
-        this.configRecord = ConfigRecord.of(config);
-        this.configVersion = configRecord.version();
-        KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());
-        this.directoryRecords = new DirectoryRecords(ledger, hasher);
-        recordStart(options);
-        directory.onAccepted(directoryRecords::onReload);
-        LedgerWriter writer = new LedgerWriter(ledger, directory, seen, config.damages().terms(), configVersion);
-        MeterListener outer = options.listener();
-        this.meter = new Meter(config.meter().meterConfig(), config.damages().terms(), options.clock(), new MeterListener() {
-            @Override
-            public void onFlag(Incident incident) {
-                writer.onFlag(incident);
-                outer.onFlag(incident);
-            }
-
-            @Override
-            public void onFinal(Incident incident) {
-                writer.onFinal(incident);
-                outer.onFinal(incident);
-            }
-        });
-        EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
-        IncidentHistory history = IncidentHistory.of(ledger.records());
-        this.windows = WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
-        this.token = AdminToken.open(config.admin().tokenFile(), config.dataDir());
+        this.dataDir = DataDir.lock(config.dataDir());
         Transport transport = Transport.best();
         this.boss = transport.group(1);
         this.workers = transport.group(options.workerThreads());
         this.adminGroup = transport.group(1);
-        this.accessLog = openAccessLog(config);
-        if (accessLog != null) {
-            metrics.counter("tollgate_access_log_lines_total", "Access log lines written", accessLog::written);
-            metrics.counter("tollgate_access_log_dropped_total", "Access log lines dropped: the writer could not keep up", accessLog::dropped);
-            metrics.counter("tollgate_access_log_failures_total", "Access log writes that failed (full disk)", accessLog::failures);
+        try {
+            try {
+                this.proxyListener = HeldListener.bind(transport, boss, workers, config.listen().socketAddress(), ProxyServer::configure);
+            } catch (Exception e) {
+                throw bindError("listen", config.listen(), e);
+            }
+            try {
+                this.adminListener = HeldListener.bind(transport, adminGroup, adminGroup, config.admin().listen().socketAddress(), b -> { });
+            } catch (Exception e) {
+                proxyListener.close();
+                throw bindError("admin.listen", config.admin().listen(), e);
+            }
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            shutdownGroups();
+            dataDir.close();
+            throw e;
         }
-        this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport, accessLog, options.clock());
-        Readiness readiness = new Readiness()
-                .part("proxy", () -> serving ? null : "not serving (starting or stopping)")
-                .part("ledger", () -> ledger.failing() ? "records cannot be written; see the log" : null);
-        this.provisional = new ProvisionalUpdates(meter, writer, options.clock(), history.provisionalAsOf());
-        this.admin = new AdminServer(token, metrics, meter, directory, seen, readiness, ledger, options.clock(), transport,
-                writer::periodOf);
-        metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
-        metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
-        metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
-        metrics.counter("tollgate_late_records_total", "Records for buckets already out of the window", meter::lateRecords);
-        metrics.gauge("tollgate_ledger_records", "Records in the ledger", ledger::size);
-        metrics.counter("tollgate_provisional_updates_total", "Hourly and shutdown provisional records of open incidents", provisional::written);
-        metrics.counter("tollgate_ledger_failures_total", "Ledger records that could not be written", ledger::failures);
-        metrics.counter("tollgate_directory_reloads_total", "Entity directory reloads", directory::reloads);
-        metrics.counter("tollgate_directory_rejects_total", "Entity directory files rejected", directory::rejects);
-        metrics.counter("tollgate_journal_batches_total", "Journal batches written (one fsync each, at most one a second)", windows::batches);
-        metrics.gaugeSeconds("tollgate_journal_last_flush_timestamp_seconds", "When the journal last wrote the counts (Unix time)",
-                () -> windows.lastFlushMillis() / 1000.0);
-        this.housekeeping = options.housekeeping() ? daemon("tollgate-housekeeping") : null;
-        this.journal = options.housekeeping() ? daemon("tollgate-journal") : null;
-        log.info("transport {}, {} worker threads", transport.name(), options.workerThreads());
+        try {
+            this.ledger = Ledger.open(config.dataDir(), options.clock(), options.ledgerDisk());
+        } catch (IOException | RuntimeException e) {
+            proxyListener.close();
+            adminListener.close();
+            shutdownGroups();
+            dataDir.close();
+            throw e;
+        }
+        try {
+            this.metrics = new GatewayMetrics();
+            this.directory = DirectoryWatcher.open(config.entities().directory());
+            this.configRecord = ConfigRecord.of(config);
+            this.configVersion = configRecord.version();
+            KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());
+            this.directoryRecords = new DirectoryRecords(ledger, hasher);
+            try {
+                recordStart(options);
+            } catch (java.io.UncheckedIOException e) {
+                throw new IOException("ledger " + ledger.file() + ": cannot write the start records: " + e.getCause().getMessage()
+                        + " (is the disk full or read-only?)", e);
+            }
+            directory.onAccepted(directoryRecords::onReload);
+            LedgerWriter writer = new LedgerWriter(ledger, directory, seen, config.damages().terms(), configVersion);
+            MeterListener outer = options.listener();
+            this.meter = new Meter(config.meter().meterConfig(), config.damages().terms(), options.clock(), new MeterListener() {
+                // the ledger thread runs the callbacks once the record is durable: then the meter shows it, then the outer listener hears it
+                @Override
+                public void onFlag(Incident incident, Runnable visible) {
+                    writer.onFlag(incident, () -> {
+                        visible.run();
+                        tellOuter(() -> outer.onFlag(incident));
+                    });
+                }
+
+                @Override
+                public void onFinal(Incident incident, Runnable visible) {
+                    writer.onFinal(incident, () -> {
+                        visible.run();
+                        tellOuter(() -> outer.onFinal(incident));
+                    });
+                }
+            });
+            EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
+            IncidentHistory history = IncidentHistory.of(ledger.records());
+            this.windows = WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
+            this.token = AdminToken.open(config.admin().tokenFile(), config.dataDir());
+            makePrivate();
+            this.accessLog = openAccessLog(config);
+            if (accessLog != null) {
+                metrics.counter("tollgate_access_log_lines_total", "Access log lines written", accessLog::written);
+                metrics.counter("tollgate_access_log_dropped_total", "Access log lines dropped: the writer could not keep up", accessLog::dropped);
+                metrics.counter("tollgate_access_log_failures_total", "Access log writes that failed (full disk)", accessLog::failures);
+            }
+            this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport, accessLog, options.clock());
+            Readiness readiness = new Readiness()
+                    .part("proxy", () -> serving ? null : "not serving (starting or stopping)")
+                    .part("ledger", () -> ledger.failing() ? ledger.pending() + " records cannot be written; see the log" : null);
+            this.provisional = new ProvisionalUpdates(meter, writer, options.clock(), history.provisionalAsOf());
+            this.admin = new AdminServer(token, metrics, meter, directory, seen, readiness, ledger, options.clock(), transport,
+                    writer::periodOf);
+            metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
+            metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
+            metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
+            metrics.counter("tollgate_late_records_total", "Records for buckets already out of the window", meter::lateRecords);
+            metrics.gauge("tollgate_ledger_records", "Records in the ledger", ledger::size);
+            metrics.counter("tollgate_ledger_failures_total", "Ledger write attempts that failed (each retry of a backlog counts)", ledger::failures);
+            metrics.gauge("tollgate_ledger_pending_records", "Ledger records queued and not yet durable (a full disk's backlog included)",
+                    ledger::pending);
+            metrics.gauge("tollgate_ledger_failing", "1 while the ledger cannot write its backlog, else 0", () -> ledger.failing() ? 1 : 0);
+            metrics.counter("tollgate_directory_reloads_total", "Entity directory reloads", directory::reloads);
+            metrics.counter("tollgate_directory_rejects_total", "Entity directory files rejected", directory::rejects);
+            metrics.counter("tollgate_journal_batches_total", "Journal batches written (one fsync each, at most one a second)", windows::batches);
+            metrics.counter("tollgate_provisional_updates_total", "Hourly and shutdown provisional records of open incidents",
+                    provisional::written);
+            metrics.gaugeSeconds("tollgate_journal_last_flush_timestamp_seconds", "When the journal last wrote the counts (Unix time)",
+                    () -> windows.lastFlushMillis() / 1000.0);
+            this.housekeeping = options.housekeeping() ? daemon("tollgate-housekeeping") : null;
+            this.journal = options.housekeeping() ? daemon("tollgate-journal") : null;
+            log.info("transport {}, {} worker threads", transport.name(), options.workerThreads());
+        } catch (IOException | RuntimeException e) {
+            proxyListener.close();
+            adminListener.close();
+            shutdownGroups();
+            try {
+                ledger.close();
+            } finally {
+                dataDir.close();
+            }
+            throw e;
+        }
     }
 
     private static AccessLog openAccessLog(GatewayConfig config) throws IOException {
@@ -169,30 +236,22 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
-    /** Starts a gateway: binds the proxy and the admin API. */
+    /** Starts a gateway: locks its data directory, binds the proxy and the admin API, restores, then accepts. */
     public static Gateway start(GatewayConfig config, Options options) throws IOException, InterruptedException {
         Gateway g = new Gateway(config, options);
-        try {
-            try {
-                g.proxyAddress = g.proxy.start(g.boss, g.workers);
-            } catch (Exception e) {
-                throw bindError("listen", config.listen(), e);
-            }
-            try {
-                g.adminAddress = g.admin.start(config.admin().listen().socketAddress(), g.adminGroup);
-            } catch (Exception e) {
-                throw bindError("admin.listen", config.admin().listen(), e);
-            }
-        } catch (IOException | RuntimeException e) {
-            g.close();
-            throw e;
-        }
+        g.proxyAddress = g.proxyListener.address();
+        g.adminAddress = g.adminListener.address();
+        g.proxyListener.open(g.proxy.pipeline());
+        g.adminListener.open(g.admin.pipeline());
         g.serving = true;
         if (g.housekeeping != null) {
             g.housekeeping.scheduleAtFixedRate(g.guarded(g::tick, "housekeeping failed; retrying in a second", null), 1, 1, TimeUnit.SECONDS);
             g.journal.scheduleAtFixedRate(g.guarded(g.windows::flush, "journal: could not write the last second's counts; retrying in a second",
                     GatewayMetrics.ErrorKind.JOURNAL), 1, 1, TimeUnit.SECONDS);
-            g.journal.scheduleAtFixedRate(g.guarded(g.windows::snapshot, "windows snapshot failed; the journal goes on",
+            g.journal.scheduleAtFixedRate(g.guarded(() -> {
+                g.windows.snapshot();
+                g.makePrivate();
+            }, "windows snapshot failed; the journal goes on",
                     GatewayMetrics.ErrorKind.JOURNAL), 5, 5, TimeUnit.MINUTES);
         }
         log.info("proxy on {} → {}; admin API on {}; mode {}", g.proxyAddress, config.upstream().url(), g.adminAddress,
@@ -234,6 +293,33 @@ public final class Gateway implements AutoCloseable {
         ledger.append("start", JsonNodeFactory.instance.objectNode().put("configVersion", configVersion)
                 .put("directoryVersion", directoryRecords.version())
                 .put("upstream", config.upstream().url().toString()));
+    }
+
+    /** Every directory 0700 and file 0600 in the data directory (the window store's new files included). */
+    private void makePrivate() {
+        try {
+            dataDir.makePrivate();
+        } catch (IOException e) {
+            log.warn("dataDir {}: could not make every file private to its owner: {}", config.dataDir(), e.toString());
+        }
+    }
+
+    /** An outer listener that fails must not stop the ledger thread. */
+    private static void tellOuter(Runnable call) {
+        try {
+            call.run();
+        } catch (RuntimeException e) {
+            log.error("meter listener failed", e);
+        }
+    }
+
+    private void shutdownGroups() {
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        adminGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        boss.terminationFuture().syncUninterruptibly();
+        workers.terminationFuture().syncUninterruptibly();
+        adminGroup.terminationFuture().syncUninterruptibly();
     }
 
     /** Housekeeping: finalizes due incidents, expires idle entities, writes due provisional updates, reloads a changed directory. */
@@ -333,6 +419,7 @@ public final class Gateway implements AutoCloseable {
         long started = System.nanoTime();
         int open = proxy.openConnections();
         long before = proxy.meteredRequests();
+        proxyListener.close(); // no new connection; the ones open are drained
         log.info("stopping: draining {} open connections for up to {}", open, dev.tollgate.gateway.config.Durations.format(grace));
         int cut = 0;
         try {
@@ -361,14 +448,9 @@ public final class Gateway implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        proxy.stop();
-        admin.stop();
-        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
-        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
-        adminGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
-        boss.terminationFuture().syncUninterruptibly();
-        workers.terminationFuture().syncUninterruptibly();
-        adminGroup.terminationFuture().syncUninterruptibly();
+        proxyListener.close();
+        adminListener.close();
+        shutdownGroups();
         if (accessLog != null) {
             accessLog.close();
         }
@@ -380,9 +462,18 @@ public final class Gateway implements AutoCloseable {
         try {
             provisional.atShutdown();
             ledger.append("stop", JsonNodeFactory.instance.objectNode());
-            ledger.close();
-        } catch (java.io.UncheckedIOException | IOException e) {
+        } catch (java.io.UncheckedIOException e) {
             log.error("ledger: could not record the stop: {}", e.toString());
+        }
+        try {
+            ledger.close(); // writes what is still queued, or logs it in full
+        } catch (IOException e) {
+            log.error("ledger: could not close: {}", e.toString());
+        }
+        try {
+            dataDir.close();
+        } catch (IOException e) {
+            log.error("dataDir {}: could not release the lock: {}", config.dataDir(), e.toString());
         }
     }
 }

@@ -22,4 +22,16 @@ final class Await {
             Thread.yield();
         }
     }
+
+    /** Waits (at most 5 s) until {@code condition} holds, e.g. a flag shown once its record is durable. */
+    static void isTrue(java.util.function.BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("never happened: " + what);
+            }
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+    }
 }

@@ -36,7 +36,8 @@ class DeploymentIT {
         Path data = tmp.resolve("var/lib/tollgate");
         String moved = script.replace("/etc/tollgate", etc.toString()).replace("/var/lib/tollgate", data.toString());
         Path file = tmp.resolve("deployment.sh");
-        Files.writeString(file, "set -e\n" + moved);
+        // what the steps start in the background is stopped whatever happens (a step that fails must not leave servers running)
+        Files.writeString(file, "set -e\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + moved);
         Path out = tmp.resolve("deployment.out");
         Process p = new ProcessBuilder("unshare", "--net", "--fork", "bash", "-c", "ip link set lo up && exec bash " + file)
                 .directory(repo.toFile()).redirectErrorStream(true).redirectOutput(out.toFile()).start();

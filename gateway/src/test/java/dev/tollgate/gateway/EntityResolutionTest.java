@@ -67,6 +67,7 @@ class EntityResolutionTest {
             Await.value(() -> f.posts("acme-lab"), 10, "the /25 wins over the /24");
             Await.value(() -> f.posts("net:203.0.113.0/24"), 10, "an address outside the directory, aggregated to /24");
             Await.value(() -> f.posts("account:9999"), 10, "an account outside the directory");
+            Await.value(f.gateway::meteredRequests, 4, "all four charged"); // a charge lands just after the response's last byte
             assertThat(f.posts("acme")).isZero();
             String top = f.admin("/api/v1/entities?top=10").body();
             assertThat(top).containsPattern("\"id\" : \"key:[0-9a-f]{16}:abcd\"").doesNotContain("not-in-directory");

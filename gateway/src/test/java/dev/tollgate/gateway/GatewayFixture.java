@@ -6,6 +6,7 @@ import dev.tollgate.gateway.proxy.Transport;
 import dev.tollgate.gateway.upstream.PostApiServer;
 import dev.tollgate.meter.ManualClock;
 import dev.tollgate.meter.MeterListener;
+import dev.tollgate.meter.ledger.Ledger;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -16,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * The built-in post API and a gateway in front of it, both on loopback ports, with a clock the
@@ -38,20 +40,31 @@ final class GatewayFixture implements AutoCloseable {
     }
 
     GatewayFixture(Path dir, PostApiServer.Options upstreamOptions, String extraYaml, MeterListener listener) throws Exception {
+        this(dir, upstreamOptions, extraYaml, listener, UnaryOperator.identity());
+    }
+
+    /** With {@code ledgerDisk} wrapping the ledger file (tests hold or fail its writes there). */
+    GatewayFixture(Path dir, PostApiServer.Options upstreamOptions, String extraYaml, MeterListener listener,
+            UnaryOperator<Ledger.Disk> ledgerDisk) throws Exception {
         this.dir = dir;
         upstream = new PostApiServer(upstreamOptions, Transport.nio());
         upstreamAddress = upstream.start(new InetSocketAddress("127.0.0.1", 0), upstreamGroup, upstreamGroup);
-        gateway = startGateway(dir, "http://127.0.0.1:" + upstreamAddress.getPort(), extraYaml, clock, listener);
+        gateway = startGateway(dir, "http://127.0.0.1:" + upstreamAddress.getPort(), extraYaml, clock, listener, ledgerDisk);
     }
 
     static Gateway startGateway(Path dir, String upstreamUrl, String extraYaml, ManualClock clock, MeterListener listener)
             throws IOException, InterruptedException {
+        return startGateway(dir, upstreamUrl, extraYaml, clock, listener, UnaryOperator.identity());
+    }
+
+    static Gateway startGateway(Path dir, String upstreamUrl, String extraYaml, ManualClock clock, MeterListener listener,
+            UnaryOperator<Ledger.Disk> ledgerDisk) throws IOException, InterruptedException {
         String yaml = "listen: 127.0.0.1:0\nupstream:\n  url: " + upstreamUrl + "\n  connectTimeout: 1s\n  responseTimeout: 2s\n"
                 + "admin:\n  listen: 127.0.0.1:0\ndataDir: data\n" + extraYaml;
         Path file = dir.resolve("tollgate.yaml");
         Files.writeString(file, yaml);
         GatewayConfig config = ConfigLoader.load(file);
-        return Gateway.start(config, Gateway.Options.defaults().withClock(clock).withListener(listener).manualTicks());
+        return Gateway.start(config, Gateway.Options.defaults().withClock(clock).withListener(listener).manualTicks().withLedgerDisk(ledgerDisk));
     }
 
     URI url(String path) {

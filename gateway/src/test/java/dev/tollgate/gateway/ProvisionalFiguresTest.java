@@ -42,7 +42,7 @@ class ProvisionalFiguresTest {
         f.clock.advance(HOUR);
         f.get("/2/tweets/search/recent?max_results=100");
         Await.value(() -> f.posts(ME), 200, "charged");
-        assertThat(f.gateway.meter().flagged(ME)).isTrue();
+        Await.isTrue(() -> f.gateway.meter().flagged(ME), "flagged once its records are durable");
         f.clock.advance(10 * MINUTE);
         f.get("/2/tweets/search/recent?max_results=100");
         Await.value(() -> f.posts(ME), 300, "charged");

@@ -48,6 +48,7 @@ class ReportsTest {
             Await.value(() -> f.posts(ME), 250, "charged");
             f.clock.advance(25 * HOUR);
             f.gateway.tick();
+            assertThat(f.gateway.ledger().awaitWritten(5000)).as("the final record is durable").isTrue();
             String csv = f.admin("/api/v1/reports/damages?format=csv").body();
             assertThat(csv).isEqualTo("entity_id,entity_name,period_start,period_end,status,posts,requests,amount,currency\r\n"
                     + "net:127.0.0.0/24,net:127.0.0.0/24,2026-11-23T01:01:00Z,2026-11-24T01:01:00Z,final,250,3,37500.00,USD\r\n");

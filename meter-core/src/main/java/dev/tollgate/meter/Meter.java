@@ -52,6 +52,13 @@ public final class Meter {
     private final ConcurrentHashMap<String, EntityMeter> revived = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, EntityMeter> openIncidents = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Incident> finals = new ConcurrentLinkedQueue<>();
+    /**
+     * Durable before visible: flags and final periods whose ledger record the listener has not yet
+     * confirmed, per entity. Written by the thread that raised the event (put) and by the thread
+     * that confirms it (remove); every view reads them and hides what is not durable yet.
+     */
+    private final ConcurrentHashMap<String, Incident> unpublishedFlags = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Incident> unpublishedFinals = new ConcurrentHashMap<>();
     /** Flags so far per entity ever flagged, so that sequences go on after an entity expired. */
     private final ConcurrentHashMap<String, Integer> sequences = new ConcurrentHashMap<>();
     private final LongAdder lateRecords = new LongAdder();
@@ -195,10 +202,25 @@ public final class Meter {
         return count <= level ? 0 : Math.max(0, millisOf(b + n) - now);
     }
 
-    /** True while the entity has a provisional incident. */
+    /** True while the entity has a provisional incident whose flag is durable. */
     public boolean flagged(String entity) {
         EntityMeter e = peek(entity);
-        return e != null && e.hasOpenIncident();
+        return e != null && visiblyFlagged(entity, e);
+    }
+
+    /** The entity's flag is raised but its ledger record is not durable yet: nothing may show it (no 429 either). */
+    public boolean flagPending(String entity) {
+        return unpublishedFlags.containsKey(entity);
+    }
+
+    /** The incident is final in the meter but its final record is not durable yet (views show it provisional until then). */
+    public boolean finalPending(Incident incident) {
+        Incident pending = unpublishedFinals.get(incident.entity());
+        return pending != null && pending.id().equals(incident.id());
+    }
+
+    private boolean visiblyFlagged(String entity, EntityMeter e) {
+        return (e.hasOpenIncident() && !unpublishedFlags.containsKey(entity)) || unpublishedFinals.containsKey(entity);
     }
 
     /** True while the entity is held in the compact form. */
@@ -209,9 +231,18 @@ public final class Meter {
 
     /** Every final incident, then every provisional one as it stands now; oldest flag first. */
     public List<Incident> incidents() {
+        // pending finals first: one published meanwhile is then found in finals (and shown once)
+        List<Incident> pendingFinals = new ArrayList<>(unpublishedFinals.values());
         List<Incident> all = new ArrayList<>(finals);
+        java.util.Set<String> finalIds = new java.util.HashSet<>();
+        all.forEach(i -> finalIds.add(i.id()));
+        for (Incident i : pendingFinals) {
+            if (!finalIds.contains(i.id())) {
+                all.add(stillProvisional(i)); // final in memory, provisional until its record is durable
+            }
+        }
         openIncidents.forEach((id, e) -> {
-            Incident open = e.openIncident(id, this);
+            Incident open = unpublishedFlags.containsKey(id) ? null : e.openIncident(id, this);
             if (open != null) {
                 all.add(open);
             }
@@ -228,7 +259,7 @@ public final class Meter {
         entities.asMap().forEach((id, e) -> {
             long posts = e.posts(id, this, b, now);
             if (posts > 0) {
-                counts.add(new EntityCount(id, posts, e.requests(this, b), e.hasOpenIncident()));
+                counts.add(new EntityCount(id, posts, e.requests(this, b), visiblyFlagged(id, e)));
             }
         });
         counts.sort(Comparator.comparingLong(EntityCount::posts24h).reversed().thenComparing(EntityCount::id));
@@ -375,8 +406,15 @@ public final class Meter {
         return flags.sum();
     }
 
+    /** Provisional incidents as the views show them (durable flags, finals not yet durable). */
     public int openIncidentCount() {
-        return openIncidents.size();
+        int hidden = 0;
+        for (String id : unpublishedFlags.keySet()) {
+            if (openIncidents.containsKey(id)) {
+                hidden++;
+            }
+        }
+        return Math.max(0, openIncidents.size() - hidden) + unpublishedFinals.size();
     }
 
     public MeterConfig config() {
@@ -396,24 +434,38 @@ public final class Meter {
     // ---- called by EntityMeter ------------------------------------------------------------
 
     void flagged(String entity, EntityMeter e, Incident incident) {
-        // the listener (the ledger) makes the flag durable before anything reports it
-        tell(() -> listener.onFlag(incident), incident);
-        flags.increment();
         sequences.merge(entity, incident.sequence(), Math::max);
+        unpublishedFlags.put(entity, incident); // hidden until the listener (the ledger) says it is durable
         openIncidents.put(entity, e);
         entities.getIfPresent(entity); // the open incident extends the entity's expiry
+        tell(() -> listener.onFlag(incident, () -> flagVisible(entity, incident)), incident);
+    }
+
+    private void flagVisible(String entity, Incident incident) {
+        unpublishedFlags.remove(entity, incident);
+        flags.increment();
         log.warn("flag: entity={} posts24h={} threshold={} at={}", entity, incident.flagCount(), config.threshold(),
                 java.time.Instant.ofEpochMilli(incident.flaggedAtMillis()));
     }
 
     void finalized(String entity, EntityMeter e, Incident incident) {
-        tell(() -> listener.onFinal(incident), incident);
+        unpublishedFinals.put(entity, incident);
         openIncidents.remove(entity, e);
-        finals.add(incident);
         entities.getIfPresent(entity); // the entity may now expire in its own time
+        tell(() -> listener.onFinal(incident, () -> finalVisible(entity, incident)), incident);
+    }
+
+    private void finalVisible(String entity, Incident incident) {
+        finals.add(incident);
+        unpublishedFinals.remove(entity, incident);
         log.info("damage period final: entity={} period={}..{} posts={} amount={}", entity,
                 java.time.Instant.ofEpochMilli(incident.periodStartMillis()),
                 java.time.Instant.ofEpochMilli(incident.periodEndMillis()), incident.posts(), incident.amount());
+    }
+
+    private static Incident stillProvisional(Incident i) {
+        return new Incident(i.entity(), i.sequence(), i.flaggedAtMillis(), i.flagCount(), Incident.Status.PROVISIONAL,
+                i.periodStartMillis(), i.periodEndMillis(), i.posts(), i.requests(), i.amount(), i.evidence());
     }
 
     /** A listener that fails must not stop the meter: its failure is logged, and it counts it itself. */

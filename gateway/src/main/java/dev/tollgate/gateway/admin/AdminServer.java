@@ -71,17 +71,22 @@ public final class AdminServer {
         server = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), new HttpObjectAggregator(65536),
-                                new Handler());
-                    }
-                })
+                .childHandler(pipeline())
                 .bind(listen)
                 .sync()
                 .channel();
         return (InetSocketAddress) server.localAddress();
+    }
+
+    /** The pipeline of each admin connection (the gateway binds the socket before it opens its data directory). */
+    public ChannelInitializer<Channel> pipeline() {
+        return new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new HttpServerCodec(), new HttpServerKeepAliveHandler(), new HttpObjectAggregator(65536),
+                        new Handler());
+            }
+        };
     }
 
     public void stop() {
@@ -145,6 +150,8 @@ public final class AdminServer {
                     parts.put(name, failing.getOrDefault(name, "ok"));
                 }
                 body.put("ledgerRecords", ledger.size());
+                body.put("ledgerPendingRecords", ledger.pending());
+                body.put("ledgerHead", ledger.head().hash());
                 return json(HttpResponseStatus.OK, body);
             }
             if (path.equals("/metrics")) {
@@ -177,6 +184,7 @@ public final class AdminServer {
                 byte[] body = format.render(report);
                 FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(body));
                 r.headers().set(HttpHeaderNames.CONTENT_TYPE, format.contentType());
+                r.headers().set("Tollgate-Ledger-Head", report.ledgerHead().records() + " " + report.ledgerHead().hash());
                 r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
                 return asOf(r, report.asOf());
             }

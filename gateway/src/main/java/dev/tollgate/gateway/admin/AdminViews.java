@@ -43,6 +43,7 @@ final class AdminViews {
     /** The ledger's latest period per incident, as read when the ledger file had {@link #readStamp}; admin thread only. */
     private Map<String, DamagePeriod> recorded = Map.of();
     private List<Object> readStamp = List.of();
+    private dev.tollgate.meter.ledger.LedgerHead recordedHead;
 
     /** {@code periodOf}: an incident of the meter as a period, its figures dated by the instant given. */
     AdminViews(Meter meter, Supplier<Directory> directory, SeenIdentifiers seen, Ledger ledger,
@@ -73,7 +74,7 @@ final class AdminViews {
                 live.add(periodOf.apply(i, now));
             }
         }
-        return DamageReport.live(fromLedger.values(), live, from, to, entity, now);
+        return DamageReport.live(fromLedger.values(), recordedHead, live, from, to, entity, now);
     }
 
     /** The ledger's periods, read again only when the file changed (its record count, size or time stamp). */
@@ -81,7 +82,11 @@ final class AdminViews {
         try {
             List<Object> stamp = List.of(ledger.size(), Files.size(ledger.file()), Files.getLastModifiedTime(ledger.file()));
             if (!stamp.equals(readStamp)) {
-                recorded = DamageReport.latestOf(ledger.records());
+                // only what is durable: a record written but not yet fsynced is not shown (durable before visible)
+                long durable = ledger.size();
+                List<dev.tollgate.meter.ledger.LedgerRecord> records = ledger.records().stream().filter(r -> r.seq() <= durable).toList();
+                recorded = DamageReport.latestOf(records);
+                recordedHead = dev.tollgate.meter.ledger.LedgerHead.of(records);
                 readStamp = stamp;
             }
             return recorded;

@@ -56,6 +56,8 @@ final class ReportCommand implements Callable<Integer> {
                 ? " (provisional periods as of their latest provisional record in the ledger; a running gateway writes one at least hourly"
                         + " and at shutdown)" : ""));
         byte[] bytes = f.render(report);
+        // the anchor: in the JSON and HTML reports themselves; for CSV (whose columns are a contract) here only
+        spec.commandLine().getErr().println("tollgate: ledger " + report.ledgerHead());
         if (out != null) {
             Files.write(out, bytes);
             spec.commandLine().getOut().println(out.toAbsolutePath());

@@ -190,6 +190,7 @@ public final class Demo {
             out.printf("  (%d requests failed; see the log)%n", failed.get());
         }
         List<String> ids = gateway.seen().of(SCRAPER);
+        gateway.ledger().awaitWritten(10_000); // incidents show once their ledger records are durable
         return new Result(gateway.meter().incidents(), sent, ids, dataDir, gateway.config().damages().terms(), null);
     }
 

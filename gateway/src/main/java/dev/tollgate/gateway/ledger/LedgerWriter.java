@@ -10,17 +10,21 @@ import dev.tollgate.meter.MeterListener;
 import dev.tollgate.meter.damages.DamagesTerms;
 import dev.tollgate.meter.ledger.Ledger;
 import dev.tollgate.meter.report.DamagePeriod;
-import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
  * Writes the meter's events into the ledger as they happen (SPEC §6): a flag record and the
- * provisional period at the flag, the final period when it becomes final, each with the entity's
- * name, the identifiers seen and the configuration version. The meter calls it before it logs or
- * shows the event, and the ledger returns only once the record is on disk.
+ * provisional period at the flag (queued together: one write, both or neither), the final period
+ * when it becomes final, each with the entity's name, the identifiers seen and the configuration
+ * version.
  *
- * <p>When the ledger cannot write (full disk), the event still happens in the meter and the proxy
- * goes on; the failure is logged and counted by the ledger, and {@code /readyz} reports it.
+ * <p>Threads: the meter calls it on the thread that raised the event — often a Netty event loop.
+ * It only builds the records and queues them ({@link Ledger#submitAll}, no I/O); the ledger's own
+ * thread writes and fsyncs them and then runs the meter's {@code visible} callback, which is what
+ * makes the incident show in the admin API, in block mode and in the log. When the ledger cannot
+ * write (full disk), the records stay queued in order and the incident stays invisible until they
+ * are durable; the proxy goes on, and {@code /readyz} and the metrics report the backlog.
  */
 public final class LedgerWriter implements MeterListener {
     private final Ledger ledger;
@@ -38,7 +42,7 @@ public final class LedgerWriter implements MeterListener {
     }
 
     @Override
-    public void onFlag(Incident i) {
+    public void onFlag(Incident i, Runnable visible) {
         ObjectNode flag = JsonNodeFactory.instance.objectNode();
         flag.put("entity", i.entity());
         flag.put("entityName", name(i.entity()));
@@ -47,13 +51,12 @@ public final class LedgerWriter implements MeterListener {
         flag.put("flaggedAt", java.time.Instant.ofEpochMilli(i.flaggedAtMillis()).toString());
         flag.put("flagCount", i.flagCount());
         flag.put("threshold", i.evidence().threshold());
-        append("flag", flag);
-        append("provisional", period(i));
+        ledger.submitAll(List.of("flag", "provisional"), List.of(flag, period(i))).thenRun(visible);
     }
 
     @Override
-    public void onFinal(Incident i) {
-        append("final", period(i));
+    public void onFinal(Incident i, Runnable visible) {
+        ledger.submit("final", period(i)).thenRun(visible);
     }
 
     private ObjectNode period(Incident i) {
@@ -65,7 +68,11 @@ public final class LedgerWriter implements MeterListener {
      * the full period and evidence, as a {@code provisional} record (the hourly and shutdown updates).
      */
     public void onProvisionalUpdate(Incident i, java.time.Instant asOf) {
-        append("provisional", periodOf(i, asOf).toJson());
+        try {
+            ledger.append("provisional", periodOf(i, asOf).toJson()); // housekeeping thread: waits until durable
+        } catch (java.io.UncheckedIOException e) {
+            // logged and counted by the ledger; the record stays queued and is written when the disk takes it
+        }
     }
 
     /** The period of {@code i} as reports show it, its figures dated {@code asOf}: what the ledger would record now. */
@@ -76,13 +83,5 @@ public final class LedgerWriter implements MeterListener {
     private String name(String entity) {
         LegalEntity e = directory.get().byId(entity);
         return e == null ? entity : e.name();
-    }
-
-    private void append(String type, ObjectNode fields) {
-        try {
-            ledger.append(type, fields);
-        } catch (UncheckedIOException e) {
-            // logged and counted by the ledger; the meter goes on
-        }
     }
 }

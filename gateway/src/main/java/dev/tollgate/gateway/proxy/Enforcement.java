@@ -31,8 +31,12 @@ final class Enforcement {
         return mode == Mode.METER ? -1 : meter.posts24h(entity);
     }
 
-    boolean blocks(long count) {
-        return mode == Mode.BLOCK && count > threshold;
+    /**
+     * True in block mode above the threshold, once the flag is durable: a 429 shows the flag, so
+     * it waits for the flag's ledger record like every other view.
+     */
+    boolean blocks(String entity, long count) {
+        return mode == Mode.BLOCK && count > threshold && !meter.flagPending(entity);
     }
 
     /** Seconds until a blocked entity's count is back at the threshold; at least 1. */

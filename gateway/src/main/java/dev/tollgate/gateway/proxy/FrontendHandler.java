@@ -178,7 +178,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         boolean chunked = HttpUtil.isTransferEncodingChunked(req);
         boolean hasBody = chunked || HttpUtil.getContentLength(req, 0L) > 0;
-        if (px.metering && px.enforcement.blocks(count)) {
+        if (px.metering && px.enforcement.blocks(who.entity(), count)) {
             px.meter.record(who.entity(), 0, 1);
             px.charged.increment();
             px.seen.note(who);

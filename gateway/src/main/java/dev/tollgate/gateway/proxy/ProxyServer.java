@@ -106,38 +106,43 @@ public final class ProxyServer {
 
     /** Binds the listening socket; returns the bound address (the port, if 0 was asked). */
     public InetSocketAddress start(EventLoopGroup boss, EventLoopGroup workers) throws InterruptedException {
+        ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(px.transport.serverChannel());
+        configure(b);
+        server = b.childHandler(pipeline()).bind(px.config.listen().socketAddress()).sync().channel();
+        return (InetSocketAddress) server.localAddress();
+    }
+
+    /** The listening socket's options (the gateway binds it before it opens its data directory). */
+    public static void configure(ServerBootstrap b) {
+        b.option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.TCP_NODELAY, true);
+    }
+
+    /** The pipeline of each accepted client connection. */
+    public ChannelInitializer<Channel> pipeline() {
         GatewayConfig.Limits limits = px.config.limits();
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(limits.maxInitialLineLength())
                 .setMaxHeaderSize(limits.maxHeaderSize())
                 .setMaxChunkSize(limits.maxChunkSize());
-        server = new ServerBootstrap()
-                .group(boss, workers)
-                .channel(px.transport.serverChannel())
-                .option(ChannelOption.SO_BACKLOG, 1024)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        if (!admit(ch)) {
-                            ch.close();
-                            return;
-                        }
-                        connections.add(ch);
-                        ProxyResponseEncoder encoder = new ProxyResponseEncoder();
-                        ChannelPipeline p = ch.pipeline();
-                        p.addLast("idle", new IdleStateHandler(limits.clientIdleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-                        StrictRequestDecoder requests = new StrictRequestDecoder(decoder);
-                        p.addLast("decoder", requests);
-                        p.addLast("encoder", encoder);
-                        p.addLast("frontend", new FrontendHandler(px, requests, encoder));
-                    }
-                })
-                .bind(px.config.listen().socketAddress())
-                .sync()
-                .channel();
-        return (InetSocketAddress) server.localAddress();
+        return new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                if (!admit(ch)) {
+                    ch.close();
+                    return;
+                }
+                connections.add(ch);
+                ProxyResponseEncoder encoder = new ProxyResponseEncoder();
+                ChannelPipeline p = ch.pipeline();
+                p.addLast("idle", new IdleStateHandler(limits.clientIdleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+                StrictRequestDecoder requests = new StrictRequestDecoder(decoder);
+                p.addLast("decoder", requests);
+                p.addLast("encoder", encoder);
+                p.addLast("frontend", new FrontendHandler(px, requests, encoder));
+            }
+        };
     }
 
     /** Requests whose posts and request were recorded in the meter, so far. */

@@ -22,6 +22,21 @@ public record LedgerVerification(List<LedgerRecord> records, int badLine, String
         return records.isEmpty() ? Chain.GENESIS : records.get(records.size() - 1).hash();
     }
 
+    /** The head of the sound part of the chain: its record count and last hash. */
+    public LedgerHead head() {
+        return new LedgerHead(records.size(), lastHash());
+    }
+
+    /** The position (1-based sequence) of the sound record with {@code hash}, or 0 if none has it. */
+    public long seqOf(String hash) {
+        for (LedgerRecord r : records) {
+            if (r.hash().equalsIgnoreCase(hash)) {
+                return r.seq();
+            }
+        }
+        return 0;
+    }
+
     /** Reads and checks {@code file}; a missing file is an empty, sound ledger. */
     public static LedgerVerification of(Path file) throws IOException {
         byte[] all = Files.exists(file) ? Files.readAllBytes(file) : new byte[0];

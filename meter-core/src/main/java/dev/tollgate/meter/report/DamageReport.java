@@ -1,5 +1,6 @@
 package dev.tollgate.meter.report;
 
+import dev.tollgate.meter.ledger.LedgerHead;
 import dev.tollgate.meter.ledger.LedgerRecord;
 import java.math.BigDecimal;
 import java.time.Instant;
@@ -20,9 +21,12 @@ import java.util.TreeMap;
  *
  * <p>{@code asOf} is the instant up to which every figure of the report is known: the earliest
  * as-of of its provisional periods, else (offline) the time of the newest ledger record read or
- * (online) the instant the meter was read.
+ * (online) the instant the meter was read. {@code ledgerHead} is the head of the ledger records it
+ * was built from (record count and last hash), printed by every format so that the report is
+ * anchored to the chain.
  */
-public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Instant to, String entity, List<DamagePeriod> periods) {
+public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Instant to, String entity, List<DamagePeriod> periods,
+        LedgerHead ledgerHead) {
 
     /** The range of a report that names no bounds: everything (1970 to the end of 9999). */
     public static final Instant BEGINNING = Instant.EPOCH;
@@ -55,7 +59,7 @@ public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Inst
     public static DamageReport fromLedger(List<LedgerRecord> records, Instant from, Instant to, String entity, Instant now) {
         Map<String, DamagePeriod> latest = latestOf(records);
         Instant newest = records.isEmpty() ? now : Instant.parse(records.get(records.size() - 1).time());
-        return select(latest.values(), from, to, entity, now, newest);
+        return select(latest.values(), LedgerHead.of(records), from, to, entity, now, newest);
     }
 
     /**
@@ -63,8 +67,8 @@ public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Inst
      * incident the meter gives in {@code live} replacing its recorded one unless that is final
      * ({@code live}: the meter's incidents at {@code now}, open ones with {@code asOf == now}).
      */
-    public static DamageReport live(java.util.Collection<DamagePeriod> recorded, List<DamagePeriod> live, Instant from, Instant to,
-            String entity, Instant now) {
+    public static DamageReport live(java.util.Collection<DamagePeriod> recorded, LedgerHead head, List<DamagePeriod> live, Instant from,
+            Instant to, String entity, Instant now) {
         Map<String, DamagePeriod> latest = new LinkedHashMap<>();
         recorded.forEach(p -> latest.put(p.incidentId(), p));
         for (DamagePeriod p : live) {
@@ -73,7 +77,7 @@ public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Inst
                 latest.put(p.incidentId(), p);
             }
         }
-        return select(latest.values(), from, to, entity, now, now);
+        return select(latest.values(), head, from, to, entity, now, now);
     }
 
     /**
@@ -98,7 +102,8 @@ public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Inst
         return latest;
     }
 
-    private static DamageReport select(Iterable<DamagePeriod> all, Instant from, Instant to, String entity, Instant now, Instant known) {
+    private static DamageReport select(Iterable<DamagePeriod> all, LedgerHead head, Instant from, Instant to, String entity, Instant now,
+            Instant known) {
         List<DamagePeriod> periods = new ArrayList<>();
         Instant asOf = known;
         for (DamagePeriod p : all) {
@@ -111,7 +116,7 @@ public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Inst
         }
         periods.sort(Comparator.comparing(DamagePeriod::periodStart).thenComparing(DamagePeriod::entityId)
                 .thenComparingInt(DamagePeriod::sequence));
-        return new DamageReport(now, asOf, from, to, entity, List.copyOf(periods));
+        return new DamageReport(now, asOf, from, to, entity, List.copyOf(periods), head);
     }
 
     /** True while some period of the report is provisional (its figures may still grow). */

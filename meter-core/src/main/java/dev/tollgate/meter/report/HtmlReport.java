@@ -34,6 +34,8 @@ final class HtmlReport {
         }
         b.append(". Generated ").append(esc(TIME.format(r.generatedAt()))).append(" from the Tollgate ledger.</p>\n");
         asOf(b, r);
+        b.append("<p class=\"meta\" id=\"ledger-head\">Ledger: ").append(r.ledgerHead().records()).append(" records, head hash <code>")
+                .append(esc(r.ledgerHead().hash())).append("</code> (check with <code>tollgate verify-ledger --expect-head</code>).</p>\n");
 
         b.append("<h2>Summary</h2>\n");
         if (r.periods().isEmpty()) {

@@ -91,6 +91,7 @@ public enum ReportFormat {
         if (report.entity() != null) {
             o.put("entity", report.entity());
         }
+        o.putObject("ledger").put("records", report.ledgerHead().records()).put("head", report.ledgerHead().hash());
         ObjectNode totals = o.putObject("totals");
         for (Map.Entry<String, BigDecimal> t : report.grandTotals().entrySet()) {
             totals.put(t.getKey(), t.getValue().toPlainString());

@@ -2,6 +2,7 @@ package dev.tollgate.meter.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tollgate.meter.ledger.LedgerHead;
 import dev.tollgate.meter.ledger.LedgerRecord;
 import java.math.BigDecimal;
 import java.time.Instant;
@@ -55,11 +56,11 @@ class DamageReportTest {
     void live_replacesProvisionalFigures_neverAFinalRecord() {
         Instant now = FLAG.plusSeconds(600);
         List<LedgerRecord> records = List.of(record(1, "provisional", FLAG, period("provisional", 200, FLAG)));
-        DamageReport r = DamageReport.live(DamageReport.latestOf(records).values(), List.of(period("provisional", 300, now)), DamageReport.BEGINNING, DamageReport.END, null, now);
+        DamageReport r = DamageReport.live(DamageReport.latestOf(records).values(), LedgerHead.of(records), List.of(period("provisional", 300, now)), DamageReport.BEGINNING, DamageReport.END, null, now);
         assertThat(r.periods().get(0).posts()).isEqualTo(300);
         assertThat(r.asOf()).isEqualTo(now);
         List<LedgerRecord> withFinal = List.of(records.get(0), record(2, "final", END, period("final", 250, null)));
-        DamageReport f = DamageReport.live(DamageReport.latestOf(withFinal).values(), List.of(period("final", 999, null)), DamageReport.BEGINNING, DamageReport.END, null, now);
+        DamageReport f = DamageReport.live(DamageReport.latestOf(withFinal).values(), LedgerHead.of(withFinal), List.of(period("final", 999, null)), DamageReport.BEGINNING, DamageReport.END, null, now);
         assertThat(f.periods().get(0).posts()).as("the final record is the truth").isEqualTo(250);
         assertThat(f.hasProvisional()).isFalse();
     }
