@@ -111,6 +111,8 @@ public final class Gateway implements AutoCloseable {
         this.adminGroup = transport.group(1);
         this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport);
         this.admin = new AdminServer(token, metrics, meter, directory, seen, this::ready, ledger, options.clock(), transport);
+        admin.readinessPart("journal", () -> windows.failing() ? "failing: the counts of " + windows.pendingEntities()
+                + " entities wait in memory for the disk to take them; see the log" : "ok");
         metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
         metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
         metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
@@ -120,8 +122,12 @@ public final class Gateway implements AutoCloseable {
         metrics.counter("tollgate_directory_reloads_total", "Entity directory reloads", directory::reloads);
         metrics.counter("tollgate_directory_rejects_total", "Entity directory files rejected", directory::rejects);
         metrics.counter("tollgate_journal_batches_total", "Journal batches written (one fsync each, at most one a second)", windows::batches);
-        metrics.gauge("tollgate_journal_last_flush_timestamp_millis", "When the journal last wrote the counts (epoch milliseconds)",
+        metrics.gauge("tollgate_journal_last_flush_timestamp_millis", "When the journal last had every count written (epoch milliseconds)",
                 windows::lastFlushMillis);
+        metrics.gauge("tollgate_journal_failing", "1 while journal writes fail (a full disk) and counts wait in memory, else 0",
+                () -> windows.failing() ? 1 : 0);
+        metrics.gauge("tollgate_journal_pending_entities", "Entities whose counts wait in memory for the journal to take them",
+                windows::pendingEntities);
         this.housekeeping = options.housekeeping() ? daemon("tollgate-housekeeping") : null;
         this.journal = options.housekeeping() ? daemon("tollgate-journal") : null;
         log.info("transport {}, {} worker threads", transport.name(), options.workerThreads());
@@ -148,8 +154,7 @@ public final class Gateway implements AutoCloseable {
         g.serving = true;
         if (g.housekeeping != null) {
             g.housekeeping.scheduleAtFixedRate(g.guarded(g::tick, "housekeeping failed; retrying in a second", null), 1, 1, TimeUnit.SECONDS);
-            g.journal.scheduleAtFixedRate(g.guarded(g.windows::flush, "journal: could not write the last second's counts; retrying in a second",
-                    GatewayMetrics.ErrorKind.JOURNAL), 1, 1, TimeUnit.SECONDS);
+            g.journal.scheduleAtFixedRate(g::flushJournal, 1, 1, TimeUnit.SECONDS);
             g.journal.scheduleAtFixedRate(g.guarded(g.windows::snapshot, "windows snapshot failed; the journal goes on",
                     GatewayMetrics.ErrorKind.JOURNAL), 5, 5, TimeUnit.MINUTES);
         }
@@ -212,7 +217,7 @@ public final class Gateway implements AutoCloseable {
     }
 
     private boolean ready() {
-        return serving && !ledger.failing();
+        return serving && !ledger.failing() && !windows.failing();
     }
 
     /** Housekeeping: finalizes due incidents, expires idle entities, reloads a changed directory. */
@@ -232,6 +237,18 @@ public final class Gateway implements AutoCloseable {
     /** Writes the counts of the last second to the journal (the journal thread does it every second). */
     public void flush() throws IOException {
         windows.flush();
+    }
+
+    /**
+     * The journal thread's work every second: a failure is counted; the window store logs when
+     * writing stops and when it resumes (not every second) and keeps the counts until it can.
+     */
+    private void flushJournal() {
+        try {
+            windows.flush();
+        } catch (IOException | RuntimeException e) {
+            metrics.error(GatewayMetrics.ErrorKind.JOURNAL);
+        }
     }
 
     /** Work of a background thread that fails without stopping the thread. */

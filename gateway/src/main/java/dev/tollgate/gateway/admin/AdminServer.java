@@ -2,6 +2,7 @@ package dev.tollgate.gateway.admin;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.gateway.entity.Directory;
 import dev.tollgate.gateway.entity.SeenIdentifiers;
 import dev.tollgate.gateway.proxy.Problem;
@@ -33,7 +34,9 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -54,6 +57,8 @@ public final class AdminServer {
     private final Clock clock;
     private final Transport transport;
     private Channel server;
+    /** More parts of {@code /readyz} (name → "ok" or what fails), added before {@link #start}. */
+    private final Map<String, Supplier<String>> readinessParts = new LinkedHashMap<>();
 
     public AdminServer(AdminToken token, GatewayMetrics metrics, Meter meter, Supplier<Directory> directory, SeenIdentifiers seen,
             BooleanSupplier ready, Ledger ledger, Clock clock, Transport transport) {
@@ -64,6 +69,11 @@ public final class AdminServer {
         this.ledger = ledger;
         this.clock = clock;
         this.transport = transport;
+    }
+
+    /** Shows {@code name} in {@code /readyz}: "ok", or what fails. Call before {@link #start}. */
+    public void readinessPart(String name, Supplier<String> state) {
+        readinessParts.put(name, state);
     }
 
     public InetSocketAddress start(InetSocketAddress listen, EventLoopGroup group) throws InterruptedException {
@@ -126,10 +136,11 @@ public final class AdminServer {
             }
             if (path.equals("/readyz")) {
                 boolean ok = ready.getAsBoolean();
-                return json(ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                        AdminViews.JSON.createObjectNode().put("status", ok ? "ready" : "not ready")
-                                .put("ledger", ledger.failing() ? "failing: records cannot be written; see the log" : "ok")
-                                .put("ledgerRecords", ledger.size()));
+                ObjectNode body = AdminViews.JSON.createObjectNode().put("status", ok ? "ready" : "not ready")
+                        .put("ledger", ledger.failing() ? "failing: records cannot be written; see the log" : "ok")
+                        .put("ledgerRecords", ledger.size());
+                readinessParts.forEach((name, state) -> body.put(name, state.get()));
+                return json(ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
             }
             if (path.equals("/metrics")) {
                 FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
