@@ -181,6 +181,35 @@ class WindowStoreDiskFaultTest {
     }
 
     @Test
+    void startOnAFullDisk_keepsTheOldGeneration_andCountsFromBeforeAndAfterSurviveTheNextCrash() throws Exception {
+        Meter first = WindowStoreTest.meter(clock, new ArrayList<>());
+        WindowStore store = WindowStore.open(dir, first, clock, List.of(), List.of(), disk);
+        for (int e = 0; e < 100; e++) {
+            first.record("e" + e, 1 + e, 1);
+        }
+        clock.advance(1000);
+        store.flush(); // then kill -9
+
+        disk.fill(0);
+        Meter second = WindowStoreTest.meter(clock, new ArrayList<>());
+        WindowStore again = WindowStore.open(dir, second, clock, List.of(), List.of(), disk);
+        assertThat(second.posts24h("e42")).isEqualTo(43);
+        second.record("e42", 1000, 1);
+        clock.advance(1000);
+        assertThatThrownBy(again::flush).isInstanceOf(IOException.class);
+        assertThat(again.failing()).isTrue();
+        disk.free();
+        clock.advance(1000);
+        again.flush(); // then kill -9 again
+        assertThat(again.failing()).isFalse();
+
+        Meter third = restart(new ManualClock(clock.millis()));
+        for (int e = 0; e < 100; e++) {
+            assertThat(third.posts24h("e" + e)).as("e" + e).isEqualTo(e == 42 ? 1043 : 1 + e);
+        }
+    }
+
+    @Test
     void restore_skipsDamageInTheMiddle_andKeepsTheGoodBatchesAfterIt() throws Exception {
         // what the old writer left: a batch cut short by a full disk, and the next batches appended right after it
         Files.createDirectories(windows());
