@@ -210,6 +210,24 @@ class WindowStoreDiskFaultTest {
     }
 
     @Test
+    void cleanStopOnAFullDisk_saysWhatIsLost_andKeepsWhatWasWritten() throws Exception {
+        Meter before = WindowStoreTest.meter(clock, new ArrayList<>());
+        WindowStore store = WindowStore.open(dir, before, clock, List.of(), List.of(), disk);
+        before.record("a", 100, 1);
+        clock.advance(1000);
+        store.flush();
+        before.record("b", 20, 1);
+        disk.fill(0);
+        clock.advance(1000);
+        assertThatThrownBy(store::close).isInstanceOf(IOException.class)
+                .hasMessageContaining("neither a snapshot nor the journal could be written at stop")
+                .hasMessageContaining("the last counts of 1 entities are lost");
+        assertThat(files("")).noneMatch(p -> p.getFileName().toString().endsWith(".tmp"));
+        Meter after = restart(new ManualClock(clock.millis()));
+        assertThat(after.posts24h("a")).isEqualTo(100);
+    }
+
+    @Test
     void restore_skipsDamageInTheMiddle_andKeepsTheGoodBatchesAfterIt() throws Exception {
         // what the old writer left: a batch cut short by a full disk, and the next batches appended right after it
         Files.createDirectories(windows());
