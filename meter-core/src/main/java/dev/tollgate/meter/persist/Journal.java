@@ -28,9 +28,12 @@ final class Journal implements AutoCloseable {
         this.channel = channel;
     }
 
-    /** A new, empty journal file (a new generation: nothing in it is kept). */
+    /** A new, empty journal file (a new generation: nothing in it is kept), its name durable in the directory. */
     static Journal create(Disk disk, Path file) throws IOException {
-        return new Journal(file, disk.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING));
+        Journal j = new Journal(file, disk.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING));
+        SnapshotFile.syncDirectory(file.getParent());
+        return j;
     }
 
     /** Appends one whole batch and fsyncs it; on failure the file is as it was before (or marked damaged, see above). */

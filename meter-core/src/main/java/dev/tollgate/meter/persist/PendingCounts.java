@@ -14,8 +14,9 @@ import java.util.TreeMap;
  * entity only raise its counts. Because journal lines hold absolute counts, writing an entity's
  * newest counts in place of the older ones it held is exactly as good as writing both.
  *
- * <p>Memory is bounded by the meter's own buckets (at most one entry per live bucket), however
- * long the disk stays full. Not thread-safe: the store's lock guards it.
+ * <p>Memory: one entry per entity and bucket changed while the disk refuses writes (not one per
+ * second), so a full disk costs about what those entities' windows cost. Not thread-safe: the
+ * store's lock guards it.
  */
 final class PendingCounts {
     private final LinkedHashMap<String, TreeMap<Long, long[]>> byEntity = new LinkedHashMap<>();

@@ -38,7 +38,8 @@ final class SnapshotFile {
         CRC32 crc = new CRC32();
         long[] lines = new long[1];
         try {
-            try (FileChannel ch = disk.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+            try (FileChannel ch = disk.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING);
                  BufferedWriter w = new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(ch), StandardCharsets.UTF_8), 1 << 16)) {
                 StringBuilder sb = new StringBuilder(128);
                 IOException[] failed = new IOException[1];

@@ -161,7 +161,8 @@ public final class WindowStore implements AutoCloseable {
                         + "every second", e.toString());
             }
         }
-        Restored r = new Restored(buckets.size(), count, j.batches(), j.tornTail(), j.damagedRegions(), (System.nanoTime() - t0) / 1_000_000);
+        Restored r = new Restored(buckets.size(), count, j.batches(), j.tornTail(), j.damagedRegions(),
+                (System.nanoTime() - t0) / 1_000_000);
         s.restored = r;
         if (snapshot >= 0 || j.batches() > 0) {
             log.info("windows restored: {} entities, {} bucket lines, {} journal batches{} in {} ms", r.entities(), count, j.batches(),
