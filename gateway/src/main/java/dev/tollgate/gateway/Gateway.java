@@ -184,7 +184,9 @@ public final class Gateway implements AutoCloseable {
             this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport, accessLog, options.clock());
             Readiness readiness = new Readiness()
                     .part("proxy", () -> serving ? null : "not serving (starting or stopping)")
-                    .part("ledger", () -> ledger.failing() ? ledger.pending() + " records cannot be written; see the log" : null);
+                    .part("ledger", () -> ledger.failing() ? ledger.pending() + " records cannot be written; see the log" : null)
+                    .part("journal", () -> windows.failing() ? "the counts of " + windows.pendingEntities()
+                            + " entities wait in memory for the disk to take them; see the log" : null);
             this.provisional = new ProvisionalUpdates(meter, writer, options.clock(), history.provisionalAsOf());
             this.admin = new AdminServer(token, metrics, meter, directory, seen, readiness, ledger, options.clock(), transport,
                     writer::periodOf);
@@ -202,8 +204,12 @@ public final class Gateway implements AutoCloseable {
             metrics.counter("tollgate_journal_batches_total", "Journal batches written (one fsync each, at most one a second)", windows::batches);
             metrics.counter("tollgate_provisional_updates_total", "Hourly and shutdown provisional records of open incidents",
                     provisional::written);
-            metrics.gaugeSeconds("tollgate_journal_last_flush_timestamp_seconds", "When the journal last wrote the counts (Unix time)",
+            metrics.gaugeSeconds("tollgate_journal_last_flush_timestamp_seconds", "When the journal last had every count written (Unix time)",
                     () -> windows.lastFlushMillis() / 1000.0);
+            metrics.gauge("tollgate_journal_failing", "1 while journal writes fail (a full disk) and counts wait in memory, else 0",
+                    () -> windows.failing() ? 1 : 0);
+            metrics.gauge("tollgate_journal_pending_entities", "Entities whose counts wait in memory for the journal to take them",
+                    windows::pendingEntities);
             this.housekeeping = options.housekeeping() ? daemon("tollgate-housekeeping") : null;
             this.journal = options.housekeeping() ? daemon("tollgate-journal") : null;
             log.info("transport {}, {} worker threads", transport.name(), options.workerThreads());
@@ -246,8 +252,7 @@ public final class Gateway implements AutoCloseable {
         g.serving = true;
         if (g.housekeeping != null) {
             g.housekeeping.scheduleAtFixedRate(g.guarded(g::tick, "housekeeping failed; retrying in a second", null), 1, 1, TimeUnit.SECONDS);
-            g.journal.scheduleAtFixedRate(g.guarded(g.windows::flush, "journal: could not write the last second's counts; retrying in a second",
-                    GatewayMetrics.ErrorKind.JOURNAL), 1, 1, TimeUnit.SECONDS);
+            g.journal.scheduleAtFixedRate(g::flushJournal, 1, 1, TimeUnit.SECONDS);
             g.journal.scheduleAtFixedRate(g.guarded(() -> {
                 g.windows.snapshot();
                 g.makePrivate();
@@ -340,6 +345,18 @@ public final class Gateway implements AutoCloseable {
     /** Writes the counts of the last second to the journal (the journal thread does it every second). */
     public void flush() throws IOException {
         windows.flush();
+    }
+
+    /**
+     * The journal thread's work every second: a failure is counted; the window store logs when
+     * writing stops and when it resumes (not every second) and keeps the counts until it can.
+     */
+    private void flushJournal() {
+        try {
+            windows.flush();
+        } catch (IOException | RuntimeException e) {
+            metrics.error(GatewayMetrics.ErrorKind.JOURNAL);
+        }
     }
 
     /** Work of a background thread that fails without stopping the thread. */

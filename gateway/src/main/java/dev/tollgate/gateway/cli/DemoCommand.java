@@ -3,6 +3,7 @@ package dev.tollgate.gateway.cli;
 import dev.tollgate.gateway.demo.Demo;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,7 +31,7 @@ final class DemoCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Demo.Result result = new Demo(plan, System.out).run(dir);
         Demo.summary(result, System.out);
-        System.out.printf("Done in %.1f s.%n", (System.nanoTime() - t0) / 1e9);
+        System.out.printf(Locale.ROOT, "Done in %.1f s.%n", (System.nanoTime() - t0) / 1e9);
         return 0;
     }
 }

@@ -30,6 +30,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -94,13 +95,13 @@ public final class Demo {
         MeterListener listener = new MeterListener() {
             @Override
             public void onFlag(Incident i) {
-                events.add(String.format("  ⚑ %s  FLAG   %s: %,d posts in the last 24 hours, more than %,d", CLOCK.format(Instant.ofEpochMilli(
+                events.add(String.format(Locale.ROOT, "  ⚑ %s  FLAG   %s: %,d posts in the last 24 hours, more than %,d", CLOCK.format(Instant.ofEpochMilli(
                         i.flaggedAtMillis())), i.entity(), i.flagCount(), plan.threshold()));
             }
 
             @Override
             public void onFinal(Incident i) {
-                events.add(String.format("  § %s  FINAL  %s: damage period %s .. %s, %,d posts, %s", CLOCK.format(Instant.ofEpochMilli(
+                events.add(String.format(Locale.ROOT, "  § %s  FINAL  %s: damage period %s .. %s, %,d posts, %s", CLOCK.format(Instant.ofEpochMilli(
                         clock.millis())), i.entity(), CLOCK.format(Instant.ofEpochMilli(i.periodStartMillis())),
                         CLOCK.format(Instant.ofEpochMilli(i.periodEndMillis())), i.posts(), i.amount()));
             }
@@ -112,12 +113,12 @@ public final class Demo {
         InetSocketAddress upstreamAt = upstream.start(new InetSocketAddress("127.0.0.1", 0), upstreamGroup, upstreamGroup);
         GatewayConfig config = ConfigLoader.fromYaml("""
                 listen: 127.0.0.1:0
-                upstream: {url: 'http://127.0.0.1:%d'}
+                upstream: {url: 'http://127.0.0.1:%s'}
                 admin: {listen: '127.0.0.1:0'}
                 dataDir: '%s'
-                meter: {threshold: %d}
+                meter: {threshold: %s}
                 entities: {directory: entities.yaml}
-                """.formatted(upstreamAt.getPort(), dataDir.toAbsolutePath(), plan.threshold()), dataDir.toAbsolutePath(), "demo configuration");
+                """.formatted(Integer.toString(upstreamAt.getPort()), dataDir.toAbsolutePath(), Long.toString(plan.threshold())), dataDir.toAbsolutePath(), "demo configuration");
         ExecutorService senders = Executors.newFixedThreadPool(8, r -> {
             Thread t = new Thread(r, "demo-client");
             t.setDaemon(true);
@@ -126,9 +127,9 @@ public final class Demo {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         Result r;
         try (Gateway gateway = Gateway.start(config, Gateway.Options.defaults().withClock(clock).withListener(listener).manualTicks())) {
-            out.printf("Tollgate demo: the built-in post API on %s, the gateway on %s, admin API on %s%n", upstreamAt,
+            out.printf(Locale.ROOT, "Tollgate demo: the built-in post API on %s, the gateway on %s, admin API on %s%n", upstreamAt,
                     gateway.proxyAddress(), gateway.adminAddress());
-            out.printf("Simulating %d hours from %s UTC: %d ordinary users, and ScrapeCo rotating %d API keys, an account and 2 networks%n%n",
+            out.printf(Locale.ROOT, "Simulating %d hours from %s UTC: %d ordinary users, and ScrapeCo rotating %d API keys, an account and 2 networks%n%n",
                     plan.hours(), CLOCK.format(Instant.ofEpochMilli(start)), plan.users(), KEYS.length);
             r = simulate(gateway, clock, http, senders, events, dataDir);
             printEvents(events);
@@ -187,7 +188,7 @@ public final class Demo {
             }
         }
         if (failed.get() > 0) {
-            out.printf("  (%d requests failed; see the log)%n", failed.get());
+            out.printf(Locale.ROOT, "  (%d requests failed; see the log)%n", failed.get());
         }
         List<String> ids = gateway.seen().of(SCRAPER);
         gateway.ledger().awaitWritten(10_000); // incidents show once their ledger records are durable
@@ -229,7 +230,7 @@ public final class Demo {
     private void progress(Gateway gateway, ManualClock clock, long sent) {
         long posts = gateway.meter().posts24h(SCRAPER);
         int filled = (int) Math.min(20, posts * 20 / plan.threshold());
-        out.printf("  %s  %,8d requests   ScrapeCo 24h: %,10d posts [%s%s] %3d%% of the threshold%s%n",
+        out.printf(Locale.ROOT, "  %s  %,8d requests   ScrapeCo 24h: %,10d posts [%s%s] %3d%% of the threshold%s%n",
                 CLOCK.format(clock.instant()), sent, posts, "#".repeat(filled), ".".repeat(20 - filled), posts * 100 / plan.threshold(),
                 gateway.meter().flagged(SCRAPER) ? "  flagged" : "");
     }
@@ -245,25 +246,25 @@ public final class Demo {
     public static void summary(Result r, PrintStream out) {
         out.println();
         out.println("Damages");
-        out.printf("  %-10s %-24s %-28s %-12s %12s %9s %14s%n", "entity", "name", "period (UTC)", "status", "posts", "requests", "amount");
+        out.printf(Locale.ROOT, "  %-10s %-24s %-28s %-12s %12s %9s %14s%n", "entity", "name", "period (UTC)", "status", "posts", "requests", "amount");
         Money total = Money.zero(r.terms().currency());
         for (Incident i : r.incidents()) {
-            out.printf("  %-10s %-24s %-28s %-12s %,12d %,9d %14s%n", i.entity(),
+            out.printf(Locale.ROOT, "  %-10s %-24s %-28s %-12s %,12d %,9d %14s%n", i.entity(),
                     i.entity().equals(SCRAPER) ? "ScrapeCo Analytics Ltd" : i.entity(),
                     CLOCK.format(Instant.ofEpochMilli(i.periodStartMillis())) + " .. " + CLOCK.format(Instant.ofEpochMilli(i.periodEndMillis())),
                     i.status().label(), i.posts(), i.requests(), i.amount());
-            out.printf("  %-10s %s = %s%n", "", r.terms().explain(i.posts()), i.amount());
+            out.printf(Locale.ROOT, "  %-10s %s = %s%n", "", r.terms().explain(i.posts()), i.amount());
             total = total.plus(i.amount());
         }
         if (r.incidents().isEmpty()) {
             out.println("  no entity crossed the threshold");
         }
-        out.printf("  %-10s %104s%n", "total", total);
+        out.printf(Locale.ROOT, "  %-10s %104s%n", "total", total);
         out.println();
-        out.printf("ScrapeCo was seen as %d identifiers, joined into one entity: %s%n", r.scraperIdentifiers().size(),
+        out.printf(Locale.ROOT, "ScrapeCo was seen as %d identifiers, joined into one entity: %s%n", r.scraperIdentifiers().size(),
                 String.join(", ", r.scraperIdentifiers().subList(0, Math.min(8, r.scraperIdentifiers().size())))
                         + (r.scraperIdentifiers().size() > 8 ? ", …" : ""));
-        out.printf("%,d requests went through the gateway. Data directory: %s%n", r.requests(), r.dataDir());
+        out.printf(Locale.ROOT, "%,d requests went through the gateway. Data directory: %s%n", r.requests(), r.dataDir());
         out.println();
         out.println("The damages report (HTML, from the ledger): " + r.report());
         out.println("The same figures, offline:  java -jar gateway/target/tollgate.jar report --data-dir " + r.dataDir() + " --format csv");

@@ -2,19 +2,11 @@ package dev.tollgate.meter.persist;
 
 import dev.tollgate.meter.Incident;
 import dev.tollgate.meter.Meter;
-import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.OutputStreamWriter;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,308 +24,306 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Files ({@code <dataDir>/windows/})</h2>
  * <ul>
- *   <li>{@code snapshot-<g>.tsv}: every non-empty bucket of the last 48 hours, one per line
- *       ({@code entity TAB bucketStartMillis TAB posts TAB requests}), then {@code END TAB lines TAB crc32}.
- *       Written to a temporary file, fsynced and renamed: a snapshot is whole or absent.</li>
- *   <li>{@code journal-<g>.log}: batches since snapshot {@code g}; a batch is a header
- *       ({@code B TAB lines TAB crc32 TAB millis}) and its lines. A batch cut short by a crash fails
- *       its check and is dropped with everything after it.</li>
+ *   <li>{@code snapshot-<g>.tsv} ({@link SnapshotFile}): every bucket, whole or absent.</li>
+ *   <li>{@code journal-<g>.log} ({@link Journal}): batches of changed buckets; journal {@code g}
+ *       is opened before snapshot {@code g} reads the meter, so snapshot {@code g} and the journals
+ *       {@code ≥ g} hold every count. Restoring reads the newest snapshot and every journal from
+ *       its generation on.</li>
  * </ul>
  * Lines hold a bucket's <em>absolute</em> counts, and restoring keeps the largest value seen for a
  * bucket (counts only grow): replaying a line twice, or a snapshot and a journal that overlap,
  * never counts anything twice.
  *
- * <p>One thread writes (the gateway's journal thread): {@link #flush}, {@link #snapshot} and
- * {@link #close} are synchronized.
+ * <h2>Disk faults (a full disk)</h2>
+ * <ul>
+ *   <li>A journal write that fails is cut back to the end of the last whole batch, so no partial
+ *       batch ever lies where a later one follows; restoring drops only a torn <em>tail</em> and
+ *       skips, never stops at, damage that good batches follow ({@link JournalReader}).</li>
+ *   <li>The drained counts of a failed write stay in {@link PendingCounts} and are written first,
+ *       in order, by the next flush that can; counts drained meanwhile join them. Since lines are
+ *       absolute, holding an entity's newest counts instead of re-queuing each old line is enough:
+ *       the newest line of a bucket says everything the older ones said.</li>
+ *   <li>A snapshot that fails keeps the previous snapshot and every journal (it removes only its
+ *       own temporary file); the journal goes on in the new generation it opened.</li>
+ *   <li>{@link #failing()} is true from a failed journal write until the pending counts are
+ *       written, {@link #pendingEntities()} says how many entities wait: the gateway's readiness
+ *       and metrics read both, and the journal thread retries every second.</li>
+ * </ul>
+ *
+ * <h2>Threads</h2>
+ * One thread writes (the gateway's journal thread; the opener and the closer before and after
+ * it): {@link #flush}, {@link #snapshot} and {@link #close} are synchronized and own every
+ * non-volatile field. The volatile fields ({@code failing}, {@code pendingEntities},
+ * {@code batches}, {@code lastFlushMillis}) are written under that lock and read by any thread
+ * (metrics, readiness) without it, so a long snapshot never blocks a scrape.
  */
 public final class WindowStore implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WindowStore.class);
+    /** Lines per journal batch at most (a backlog after a long full-disk episode is written in several). */
+    static final int MAX_BATCH_LINES = 65_536;
 
     private final Path dir;
     private final Meter meter;
     private final Clock clock;
+    private final Disk disk;
+    private final PendingCounts pending = new PendingCounts();
     // guarded by this
-    private long generation;
-    private FileChannel journal;
-    private long lastFlushMillis;
-    private long batches;
+    private long journalGeneration;
+    private Journal journal;
+    private long drainedToMillis;
+    private long failingSinceMillis;
+    private Restored restored;
+    private boolean closed;
+    // written under this, read by any thread
+    private volatile boolean failing;
+    private volatile int pendingEntities;
+    private volatile long batches;
+    private volatile long lastFlushMillis;
 
-    private WindowStore(Path dir, Meter meter, Clock clock) {
+    private WindowStore(Path dir, Meter meter, Clock clock, Disk disk) {
         this.dir = dir;
         this.meter = meter;
         this.clock = clock;
-    }
-
-    /** What {@link #open} found and restored. */
-    public record Restored(int entities, long buckets, int journalBatches, boolean droppedTornBatch, long millis) {
+        this.disk = disk;
     }
 
     /**
-     * Restores the meter from the latest snapshot and its journal, with the incident state from
+     * What {@link #open} found and restored: entities, bucket lines, whole journal batches, whether
+     * a journal ended in a batch cut short by a crash (dropped), and damaged regions skipped
+     * before later good batches (kept).
+     */
+    public record Restored(int entities, long buckets, int journalBatches, boolean droppedTornBatch, int skippedDamage, long millis) {
+    }
+
+    /**
+     * Restores the meter from the latest snapshot and its journals, with the incident state from
      * the ledger, then starts a new generation (a fresh snapshot) and tracks changes from here.
      */
     public static WindowStore open(Path dataDir, Meter meter, Clock clock, List<Meter.RestoredIncidents> incidents,
             List<Incident> finals) throws IOException {
+        return open(dataDir, meter, clock, incidents, finals, Disk.REAL);
+    }
+
+    static WindowStore open(Path dataDir, Meter meter, Clock clock, List<Meter.RestoredIncidents> incidents, List<Incident> finals,
+            Disk disk) throws IOException {
         long t0 = System.nanoTime();
-        WindowStore s = new WindowStore(dataDir.resolve("windows"), meter, clock);
+        WindowStore s = new WindowStore(dataDir.resolve("windows"), meter, clock, disk);
         Files.createDirectories(s.dir);
         Map<String, NavigableMap<Long, long[]>> buckets = new HashMap<>();
-        long g = latestSnapshot(s.dir);
-        long count = 0;
-        if (g >= 0) {
-            count += readSnapshot(s.dir.resolve("snapshot-" + g + ".tsv"), buckets);
+        long snapshot = -1;
+        long newest = -1;
+        TreeMap<Long, Path> journals = new TreeMap<>();
+        try (var files = Files.list(s.dir)) {
+            for (Path p : files.toList()) {
+                String name = p.getFileName().toString();
+                long g = generationOf(name);
+                if (g < 0) {
+                    continue;
+                }
+                if (name.endsWith(".tmp")) {
+                    Files.deleteIfExists(p); // a snapshot a crash or a full disk cut short
+                    continue;
+                }
+                newest = Math.max(newest, g);
+                if (name.startsWith("snapshot-")) {
+                    snapshot = Math.max(snapshot, g);
+                } else {
+                    journals.put(g, p);
+                }
+            }
         }
-        JournalRead j = readJournal(s.dir.resolve("journal-" + Math.max(g, 0) + ".log"), buckets);
-        count += j.lines;
+        long count = 0;
+        if (snapshot >= 0) {
+            count += SnapshotFile.read(SnapshotFile.path(s.dir, snapshot), buckets);
+        }
+        JournalReader.Read j = JournalReader.NOTHING;
+        for (Path p : journals.tailMap(Math.max(snapshot, 0), true).values()) {
+            JournalReader.Read one = JournalReader.read(p, buckets);
+            if (one.damagedRegions() > 0) {
+                log.warn("{}: {} damaged region(s) between whole batches skipped; the batches after them were kept", p,
+                        one.damagedRegions());
+            }
+            j = j.plus(one);
+        }
+        count += j.lines();
         meter.restore(buckets, incidents, finals);
         meter.trackChanges();
-        s.generation = Math.max(g, 0);
-        s.lastFlushMillis = clock.millis();
-        s.snapshot();
-        Restored r = new Restored(buckets.size(), count, j.batches, j.torn, (System.nanoTime() - t0) / 1_000_000);
+        long now = clock.millis();
+        s.drainedToMillis = now;
+        s.lastFlushMillis = now;
+        s.journalGeneration = newest + 1;
+        synchronized (s) {
+            try {
+                s.journal = Journal.create(disk, s.journalPath(s.journalGeneration));
+                s.writeSnapshot(s.journalGeneration);
+            } catch (IOException e) {
+                log.error("windows: could not start a new generation ({}); the snapshot and journals read stay, the journal retries "
+                        + "every second", e.toString());
+            }
+        }
+        Restored r = new Restored(buckets.size(), count, j.batches(), j.tornTail(), j.damagedRegions(),
+                (System.nanoTime() - t0) / 1_000_000);
         s.restored = r;
-        if (g >= 0 || j.batches > 0) {
-            log.info("windows restored: {} entities, {} bucket lines, {} journal batches{} in {} ms", r.entities(), count, j.batches,
-                    j.torn ? " (a batch cut short by a crash dropped)" : "", r.millis());
+        if (snapshot >= 0 || j.batches() > 0) {
+            log.info("windows restored: {} entities, {} bucket lines, {} journal batches{} in {} ms", r.entities(), count, j.batches(),
+                    j.tornTail() ? " (a batch cut short by a crash dropped)" : "", r.millis());
         }
         return s;
     }
-
-    private Restored restored;
 
     public Restored restored() {
         return restored;
     }
 
-    /** Writes the counts recorded since the last flush as one batch, and fsyncs it. */
+    /**
+     * Writes the counts recorded since the last flush, after any still pending from a failed
+     * write, as whole batches, each fsynced. On failure the counts stay pending, {@link #failing()}
+     * turns true, and the exception is thrown; the next flush tries again.
+     */
     public synchronized void flush() throws IOException {
+        if (closed) {
+            throw new IOException("the window store is closed");
+        }
         long now = clock.millis();
-        StringBuilder lines = new StringBuilder();
-        int[] n = new int[1];
-        meter.drainChanges(lastFlushMillis, (id, t, p, r) -> {
-            line(lines, id, t, p, r);
-            n[0]++;
-        });
+        meter.drainChanges(drainedToMillis, pending::add);
+        drainedToMillis = now;
+        try {
+            writePending(now);
+        } catch (IOException | RuntimeException e) {
+            pendingEntities = pending.entities();
+            if (!failing) {
+                failing = true;
+                failingSinceMillis = now;
+                log.error("journal: cannot write ({}); the counts of {} entities are kept in memory and written as soon as the disk "
+                        + "takes them; not ready until then", e.toString(), pending.entities());
+            }
+            throw e;
+        }
+        pendingEntities = 0;
         lastFlushMillis = now;
-        if (n[0] == 0) {
-            return;
+        if (failing) {
+            failing = false;
+            log.warn("journal: writing again after {} s; every pending count is written", (now - failingSinceMillis) / 1000);
         }
-        byte[] body = lines.toString().getBytes(StandardCharsets.UTF_8);
-        CRC32 crc = new CRC32();
-        crc.update(body);
-        byte[] head = ("B\t" + n[0] + "\t" + Long.toHexString(crc.getValue()) + "\t" + now + "\n").getBytes(StandardCharsets.UTF_8);
-        journal.write(java.nio.ByteBuffer.wrap(head));
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(body);
-        while (b.hasRemaining()) {
-            journal.write(b);
-        }
-        journal.force(false);
-        batches++;
     }
 
-    /** Writes a new snapshot of every bucket, starts its journal, and removes the older generation. */
-    public synchronized void snapshot() throws IOException {
-        long next = generation + 1;
-        // the new journal first: what is recorded while the snapshot is read goes there too (absolute counts: no harm)
-        FileChannel nextJournal = FileChannel.open(dir.resolve("journal-" + next + ".log"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-        FileChannel old = journal;
-        journal = nextJournal;
-        if (old != null) {
-            flushTo(old);
-            old.close();
+    private void writePending(long now) throws IOException {
+        if (journal == null) {
+            journal = Journal.create(disk, journalPath(journalGeneration));
         }
-        Path tmp = dir.resolve("snapshot-" + next + ".tmp");
+        journal.repair();
+        PendingCounts.Batch b;
+        while ((b = pending.next(MAX_BATCH_LINES)) != null) {
+            journal.append(encode(b, now));
+            pending.written(b);
+            batches++;
+        }
+    }
+
+    private static byte[] encode(PendingCounts.Batch b, long now) {
+        byte[] body = b.body().toString().getBytes(StandardCharsets.UTF_8);
         CRC32 crc = new CRC32();
-        long[] lines = new long[1];
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-             BufferedWriter w = new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(ch), StandardCharsets.UTF_8), 1 << 16)) {
-            StringBuilder sb = new StringBuilder(128);
-            IOException[] failed = new IOException[1];
-            meter.forEachBucket((id, t, p, r) -> {
-                sb.setLength(0);
-                line(sb, id, t, p, r);
-                byte[] bytes = sb.toString().getBytes(StandardCharsets.UTF_8);
-                crc.update(bytes);
-                lines[0]++;
-                try {
-                    w.write(sb.toString());
-                } catch (IOException e) {
-                    failed[0] = e;
-                }
-            });
-            if (failed[0] != null) {
-                throw failed[0];
-            }
-            w.write("END\t" + lines[0] + "\t" + Long.toHexString(crc.getValue()) + "\n");
-            w.flush();
-            ch.force(true);
+        crc.update(body);
+        byte[] head = ("B\t" + b.lines() + "\t" + Long.toHexString(crc.getValue()) + "\t" + now + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] all = new byte[head.length + body.length];
+        System.arraycopy(head, 0, all, 0, head.length);
+        System.arraycopy(body, 0, all, head.length, body.length);
+        return all;
+    }
+
+    /**
+     * Starts a new generation: a new journal, the last changes into the old one (what fails stays
+     * pending for the new one), then a snapshot of every bucket; once that snapshot is whole, the
+     * older generations are removed. A snapshot that fails removes nothing but its temporary file.
+     */
+    public synchronized void snapshot() throws IOException {
+        if (closed) {
+            throw new IOException("the window store is closed");
         }
-        Files.move(tmp, dir.resolve("snapshot-" + next + ".tsv"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        generation = next;
+        long next = journalGeneration + 1;
+        Journal fresh = Journal.create(disk, journalPath(next));
+        if (journal != null) {
+            try {
+                flush();
+            } catch (IOException e) {
+                // kept pending: the new journal takes it
+            }
+            closeQuietly(journal);
+        }
+        journal = fresh;
+        journalGeneration = next;
+        writeSnapshot(next);
+    }
+
+    private void writeSnapshot(long generation) throws IOException {
+        SnapshotFile.write(disk, dir, generation, meter);
         try (var files = Files.list(dir)) {
             for (Path p : files.toList()) {
-                String name = p.getFileName().toString();
-                long g = generationOf(name);
-                if (g >= 0 && g < next) {
+                long g = generationOf(p.getFileName().toString());
+                if (g >= 0 && g < generation) {
                     Files.deleteIfExists(p);
                 }
             }
         }
+        SnapshotFile.syncDirectory(dir);
     }
 
-    /** The last changes into the journal that is being retired, so the new snapshot is not the only copy. */
-    private void flushTo(FileChannel old) throws IOException {
-        FileChannel keep = journal;
-        journal = old;
-        try {
-            flush();
-        } finally {
-            journal = keep;
-        }
+    /** Whether the journal's last write failed and counts wait in memory (see {@link #pendingEntities()}). */
+    public boolean failing() {
+        return failing;
     }
 
-    public synchronized long batches() {
+    /** Entities whose counts were drained from the meter and wait to be written (0 when the journal keeps up). */
+    public int pendingEntities() {
+        return pendingEntities;
+    }
+
+    /** Journal batches written. */
+    public long batches() {
         return batches;
     }
 
-    public synchronized long lastFlushMillis() {
+    /** When the journal last had every drained count written (epoch milliseconds). */
+    public long lastFlushMillis() {
         return lastFlushMillis;
     }
 
+    /**
+     * A last snapshot (which also flushes the journal). When it cannot be written, the journal
+     * alone must take the last counts; if that fails too, the exception says how many entities'
+     * last counts are lost.
+     */
     @Override
     public synchronized void close() throws IOException {
-        flush();
-        snapshot();
-        journal.close();
-    }
-
-    // ---- format -------------------------------------------------------------------------------
-
-    private static void line(StringBuilder b, String id, long t, long p, long r) {
-        escape(b, id);
-        b.append('\t').append(t).append('\t').append(p).append('\t').append(r).append('\n');
-    }
-
-    private static void escape(StringBuilder b, String s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '\\' -> b.append("\\\\");
-                case '\t' -> b.append("\\t");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                default -> b.append(c);
+        try {
+            snapshot();
+        } catch (IOException e) {
+            try {
+                flush();
+            } catch (IOException f) {
+                throw new IOException("neither a snapshot nor the journal could be written at stop (" + e.getMessage()
+                        + "): the last counts of " + pending.entities() + " entities are lost", f);
+            }
+            log.warn("windows: no snapshot at stop ({}); the journal holds every count", e.toString());
+        } finally {
+            closed = true;
+            if (journal != null) {
+                closeQuietly(journal);
+                journal = null;
             }
         }
     }
 
-    private static String unescape(String s) {
-        if (s.indexOf('\\') < 0) {
-            return s;
-        }
-        StringBuilder b = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 1 < s.length()) {
-                char d = s.charAt(++i);
-                b.append(d == 't' ? '\t' : d == 'n' ? '\n' : d == 'r' ? '\r' : d);
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
+    private Path journalPath(long generation) {
+        return dir.resolve("journal-" + generation + ".log");
     }
 
-    private static void keepLargest(Map<String, NavigableMap<Long, long[]>> buckets, String line) {
-        int a = line.indexOf('\t');
-        int b = line.indexOf('\t', a + 1);
-        int c = line.indexOf('\t', b + 1);
-        String id = unescape(line.substring(0, a));
-        long t = Long.parseLong(line, b > 0 ? a + 1 : 0, b, 10);
-        long p = Long.parseLong(line, b + 1, c, 10);
-        long r = Long.parseLong(line, c + 1, line.length(), 10);
-        long[] v = buckets.computeIfAbsent(id, k -> new TreeMap<>()).computeIfAbsent(t, k -> new long[2]);
-        v[0] = Math.max(v[0], p);
-        v[1] = Math.max(v[1], r);
-    }
-
-    private static long readSnapshot(Path file, Map<String, NavigableMap<Long, long[]>> buckets) throws IOException {
-        List<String> lines = new ArrayList<>();
-        CRC32 crc = new CRC32();
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String l;
-            while ((l = r.readLine()) != null) {
-                if (l.startsWith("END\t")) {
-                    String[] f = l.split("\t");
-                    if (Long.parseLong(f[1]) != lines.size() || !Long.toHexString(crc.getValue()).equals(f[2])) {
-                        throw new IOException(file + ": the snapshot does not match its check line; remove it to start from the journal");
-                    }
-                    for (String x : lines) {
-                        keepLargest(buckets, x);
-                    }
-                    return lines.size();
-                }
-                crc.update((l + "\n").getBytes(StandardCharsets.UTF_8));
-                lines.add(l);
-            }
+    private static void closeQuietly(Journal j) {
+        try {
+            j.close();
+        } catch (IOException e) {
+            log.warn("journal: close failed: {}", e.toString());
         }
-        throw new IOException(file + ": the snapshot has no check line (incomplete)");
-    }
-
-    private record JournalRead(int batches, long lines, boolean torn) {
-    }
-
-    private static JournalRead readJournal(Path file, Map<String, NavigableMap<Long, long[]>> buckets) throws IOException {
-        if (!Files.exists(file)) {
-            return new JournalRead(0, 0, false);
-        }
-        int batches = 0;
-        long count = 0;
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String head;
-            while ((head = r.readLine()) != null) {
-                String[] f = head.split("\t");
-                if (f.length != 4 || !f[0].equals("B")) {
-                    return new JournalRead(batches, count, true);
-                }
-                int n = Integer.parseInt(f[1]);
-                List<String> lines = new ArrayList<>(n);
-                CRC32 crc = new CRC32();
-                for (int i = 0; i < n; i++) {
-                    String l = r.readLine();
-                    if (l == null) {
-                        return new JournalRead(batches, count, true);
-                    }
-                    crc.update((l + "\n").getBytes(StandardCharsets.UTF_8));
-                    lines.add(l);
-                }
-                if (!Long.toHexString(crc.getValue()).equals(f[2])) {
-                    return new JournalRead(batches, count, true);
-                }
-                for (String l : lines) {
-                    keepLargest(buckets, l);
-                }
-                count += n;
-                batches++;
-            }
-        } catch (java.nio.charset.MalformedInputException | NumberFormatException e) {
-            return new JournalRead(batches, count, true);
-        }
-        return new JournalRead(batches, count, false);
-    }
-
-    private static long latestSnapshot(Path dir) throws IOException {
-        long best = -1;
-        try (var files = Files.list(dir)) {
-            for (Path p : files.toList()) {
-                String name = p.getFileName().toString();
-                if (name.startsWith("snapshot-") && name.endsWith(".tsv")) {
-                    best = Math.max(best, generationOf(name));
-                }
-            }
-        }
-        return best;
     }
 
     private static long generationOf(String name) {

@@ -4,6 +4,7 @@ import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -54,8 +55,8 @@ final class HtmlReport {
             for (DamagePeriod p : r.periods()) {
                 b.append("<tr><td>").append(esc(p.entityName())).append(" <span class=\"id\">").append(esc(p.entityId())).append("</span></td><td>")
                         .append(esc(TIME.format(p.periodStart()))).append("</td><td>").append(esc(TIME.format(p.periodEnd()))).append("</td><td>")
-                        .append(esc(p.status())).append("</td><td class=\"n\">").append(String.format("%,d", p.posts())).append("</td><td class=\"n\">")
-                        .append(String.format("%,d", p.requests())).append("</td><td class=\"n\">").append(money(p.amount(), p.currency()))
+                        .append(esc(p.status())).append("</td><td class=\"n\">").append(grouped(p.posts())).append("</td><td class=\"n\">")
+                        .append(grouped(p.requests())).append("</td><td class=\"n\">").append(money(p.amount(), p.currency()))
                         .append("</td></tr>\n");
             }
             b.append("</tbody>\n</table>\n");
@@ -64,7 +65,7 @@ final class HtmlReport {
                     .append("<th class=\"n\">Posts</th><th class=\"n\">Amount</th></tr></thead>\n<tbody>\n");
             for (DamageReport.EntityTotal t : r.totals()) {
                 b.append("<tr><td>").append(esc(t.entityName())).append(" <span class=\"id\">").append(esc(t.entityId())).append("</span></td><td class=\"n\">")
-                        .append(t.periods()).append("</td><td class=\"n\">").append(String.format("%,d", t.posts())).append("</td><td class=\"n\">")
+                        .append(t.periods()).append("</td><td class=\"n\">").append(grouped(t.posts())).append("</td><td class=\"n\">")
                         .append(money(t.amount(), t.currency())).append("</td></tr>\n");
             }
             b.append("</tbody>\n</table>\n");
@@ -95,15 +96,15 @@ final class HtmlReport {
         b.append("<section class=\"period\" id=\"").append(esc(p.incidentId().replace('#', '-'))).append("\">\n<h2>")
                 .append(esc(p.entityName())).append(" — period ").append(p.sequence()).append(" (").append(esc(p.status())).append(")</h2>\n");
         b.append("<dl>\n<dt>Entity</dt><dd>").append(esc(p.entityName())).append(" (").append(esc(p.entityId())).append(")</dd>\n")
-                .append("<dt>Flagged</dt><dd>").append(esc(TIME.format(p.flaggedAt()))).append(": ").append(String.format("%,d", p.flagCount()))
-                .append(" posts in the preceding 24 hours, more than the threshold of ").append(String.format("%,d", p.threshold())).append("</dd>\n")
+                .append("<dt>Flagged</dt><dd>").append(esc(TIME.format(p.flaggedAt()))).append(": ").append(grouped(p.flagCount()))
+                .append(" posts in the preceding 24 hours, more than the threshold of ").append(grouped(p.threshold())).append("</dd>\n")
                 .append("<dt>Damage period</dt><dd>").append(esc(TIME.format(p.periodStart()))).append(" to ").append(esc(TIME.format(p.periodEnd())))
-                .append(": ").append(String.format("%,d", p.posts())).append(" posts, ").append(String.format("%,d", p.requests())).append(" requests</dd>\n")
+                .append(": ").append(grouped(p.posts())).append(" posts, ").append(grouped(p.requests())).append(" requests</dd>\n")
                 .append("<dt>How it was chosen</dt><dd>Among the 24-hour periods that start no earlier than ")
                 .append(esc(TIME.format(p.evidence().earliestStart()))).append(" and no later than the flag, the one with the most posts")
                 .append(" (the earliest on ties).</dd>\n")
-                .append("<dt>Amount</dt><dd>").append(String.format("%,d", p.posts())).append(" posts × ").append(esc(p.terms().price().toPlainString()))
-                .append(' ').append(esc(p.terms().currency())).append(" ÷ ").append(String.format("%,d", p.terms().unit())).append(" posts, ")
+                .append("<dt>Amount</dt><dd>").append(grouped(p.posts())).append(" posts × ").append(esc(p.terms().price().toPlainString()))
+                .append(' ').append(esc(p.terms().currency())).append(" ÷ ").append(grouped(p.terms().unit())).append(" posts, ")
                 .append(esc(p.terms().rounding())).append(" = <strong>").append(money(p.amount(), p.currency())).append("</strong></dd>\n");
         if (!p.identifiers().isEmpty()) {
             b.append("<dt>Identifiers seen</dt><dd class=\"ids\">").append(esc(String.join(", ", p.identifiers()))).append("</dd>\n");
@@ -141,29 +142,29 @@ final class HtmlReport {
                 .append("\" role=\"img\" aria-label=\"Sliding 24-hour post count against the threshold\">\n");
         double x0 = left + plotW * (p.periodStart().toEpochMilli() - first) / span;
         double x1 = left + plotW * (p.periodEnd().toEpochMilli() - first) / span;
-        b.append(String.format("<rect class=\"period\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%.1f\"/>%n", Math.max(left, x0), top,
+        b.append(svg("<rect class=\"period\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%.1f\"/>%n", Math.max(left, x0), top,
                 Math.max(0, Math.min(w - right, x1) - Math.max(left, x0)), plotH));
         double ty = top + plotH * (1 - (double) p.threshold() / max);
-        b.append(String.format("<line class=\"threshold\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>%n", left, ty, w - right, ty));
-        b.append(String.format("<text class=\"label\" x=\"%d\" y=\"%.1f\">threshold %,d</text>%n", left + 4, ty - 4, p.threshold()));
+        b.append(svg("<line class=\"threshold\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>%n", left, ty, w - right, ty));
+        b.append(svg("<text class=\"label\" x=\"%d\" y=\"%.1f\">threshold %,d</text>%n", left + 4, ty - 4, p.threshold()));
         StringBuilder pts = new StringBuilder();
         int step = Math.max(1, counts.length / 480);
         for (int k = 0; k < counts.length; k += step) {
             double x = left + plotW * (k + 1) * bucket / span;
             double y = top + plotH * (1 - (double) counts[k] / max);
-            pts.append(String.format("%.1f,%.1f ", x, y));
+            pts.append(svg("%.1f,%.1f ", x, y));
         }
         b.append("<polyline class=\"count\" points=\"").append(pts.toString().trim()).append("\"/>\n");
         double fx = left + plotW * (p.flaggedAt().toEpochMilli() - first) / span;
-        b.append(String.format("<line class=\"flag\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\"/>%n", fx, top, fx, top + plotH));
-        b.append(String.format("<text class=\"label\" x=\"%.1f\" y=\"%d\">flag</text>%n", fx + 3, top + 12));
-        b.append(String.format("<line class=\"axis\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>%n", left, top + plotH, w - right, top + plotH));
-        b.append(String.format("<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\"/>%n", left, top, left, top + plotH));
-        b.append(String.format("<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%,d</text>%n", left - 4, top + 4.0, max));
-        b.append(String.format("<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">0</text>%n", left - 4, top + plotH));
+        b.append(svg("<line class=\"flag\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\"/>%n", fx, top, fx, top + plotH));
+        b.append(svg("<text class=\"label\" x=\"%.1f\" y=\"%d\">flag</text>%n", fx + 3, top + 12));
+        b.append(svg("<line class=\"axis\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>%n", left, top + plotH, w - right, top + plotH));
+        b.append(svg("<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\"/>%n", left, top, left, top + plotH));
+        b.append(svg("<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%,d</text>%n", left - 4, top + 4.0, max));
+        b.append(svg("<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">0</text>%n", left - 4, top + plotH));
         for (int hr = 0; hr <= span / 3_600_000; hr += 12) {
             double x = left + plotW * hr * 3_600_000.0 / span;
-            b.append(String.format("<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>%n", x, h - 10,
+            b.append(svg("<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>%n", x, h - 10,
                     esc(DateTimeFormatter.ofPattern("MM-dd HH:mm").withZone(ZoneOffset.UTC).format(Instant.ofEpochMilli(first + hr * 3_600_000L)))));
         }
         b.append("</svg>\n<figcaption>Sliding 24-hour post count (line) against the threshold, over the 48 hours of evidence;")
@@ -187,12 +188,22 @@ final class HtmlReport {
                 .append(" hours; per-bucket figures in the JSON report)</summary>\n<table>\n<thead><tr><th>Hour</th><th class=\"n\">Posts</th>")
                 .append("<th class=\"n\">Requests</th></tr></thead>\n<tbody>\n");
         hours.forEach((hour, v) -> b.append("<tr><td>").append(esc(TIME.format(Instant.ofEpochMilli(hour)))).append("</td><td class=\"n\">")
-                .append(String.format("%,d", v[0])).append("</td><td class=\"n\">").append(String.format("%,d", v[1])).append("</td></tr>\n"));
+                .append(grouped(v[0])).append("</td><td class=\"n\">").append(grouped(v[1])).append("</td></tr>\n"));
         b.append("</tbody>\n</table>\n</details>\n");
     }
 
     private static String money(BigDecimal amount, String currency) {
-        return esc(String.format("%,.2f", amount) + " " + currency);
+        return esc(String.format(Locale.ROOT, "%,.2f", amount) + " " + currency);
+    }
+
+    /** {@code 1,234,567}: thousands grouped with commas whatever the JVM's locale (SPEC §7). */
+    private static String grouped(long n) {
+        return String.format(Locale.ROOT, "%,d", n);
+    }
+
+    /** SVG markup: numbers with a decimal point whatever the JVM's locale (a decimal comma breaks the chart). */
+    private static String svg(String format, Object... args) {
+        return String.format(Locale.ROOT, format, args);
     }
 
     static String esc(String s) {
