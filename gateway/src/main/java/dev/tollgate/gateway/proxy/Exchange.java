@@ -1,7 +1,9 @@
 package dev.tollgate.gateway.proxy;
 
 import dev.tollgate.gateway.admin.GatewayMetrics.ErrorKind;
+import dev.tollgate.gateway.counting.ContentCoding;
 import dev.tollgate.gateway.counting.PostCounter;
+import dev.tollgate.gateway.counting.ResponseCounter;
 import dev.tollgate.gateway.entity.Resolution;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -25,7 +27,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -77,7 +78,7 @@ final class Exchange {
     private boolean closeClient;
     private boolean upstreamKeepAlive;
     private long headerPosts = -1;
-    private PostCounter counter;
+    private ResponseCounter counter;
     private long confirmedPosts;
     private boolean charged;
 
@@ -91,6 +92,9 @@ final class Exchange {
         this.countBefore = countBefore;
         this.head = head;
         this.clientKeepAlive = clientKeepAlive;
+        if (px.metering) {
+            ProxyHeaders.restrictForCounting(request.headers(), px.config.counting().ranges());
+        }
     }
 
     boolean responseStarted() {
@@ -291,7 +295,7 @@ final class Exchange {
         }
         if (status >= 200 && status < 300 && px.metering && px.countJson && !emptyBody
                 && PostCounter.isJson(h.get(HttpHeaderNames.CONTENT_TYPE))) {
-            counter = new PostCounter();
+            counter = newCounter(h);
         }
         state = State.STREAMING;
         front.answeringHead(head);
@@ -299,6 +303,28 @@ final class Exchange {
         client.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h), client.voidPromise());
         upstream.read();
         return true;
+    }
+
+    /**
+     * The counter of a 2xx JSON body, or null where the body cannot be counted: a 206 (a piece of a
+     * document; see the ranges rule in the README) or a content coding the counter cannot read. Those
+     * are charged the upstream's post-count header if it sent one, else 0 with an error metric.
+     */
+    private ResponseCounter newCounter(HttpHeaders h) {
+        if (status == 206) {
+            if (headerPosts < 0) {
+                px.metrics.error(ErrorKind.PARTIAL_CONTENT);
+            }
+            return null;
+        }
+        ContentCoding coding = ContentCoding.of(h.get(HttpHeaderNames.CONTENT_ENCODING));
+        if (coding == null) {
+            if (headerPosts < 0) {
+                px.metrics.error(ErrorKind.UNREADABLE_ENCODING);
+            }
+            return null;
+        }
+        return ResponseCounter.create(coding, client.alloc(), px.config.counting().maxDecodedBytes());
     }
 
     private long parseCount(String v) {
@@ -317,17 +343,11 @@ final class Exchange {
     private void responseContent(HttpContent c) {
         boolean last = c instanceof LastHttpContent;
         ByteBuf buf = c.content();
-        if (counter != null && buf.isReadable()) {
-            if (buf.nioBufferCount() == 1) {
-                counter.feed(buf.nioBuffer());
-            } else {
-                for (ByteBuffer b : buf.nioBuffers()) {
-                    counter.feed(b);
-                }
+        if (counter != null) {
+            counter.feed(buf);
+            if (last) {
+                counter.end();
             }
-        }
-        if (counter != null && last) {
-            counter.end();
         }
         long forwardedSoFar = counter == null ? 0 : counter.forwarded();
         client.write(c).addListener((ChannelFuture f) -> {
@@ -364,12 +384,10 @@ final class Exchange {
             if (headerPosts >= 0) {
                 posts = headerPosts;
             } else if (counter != null) {
-                posts = counter.complete();
-                if (counter.broken()) {
-                    px.metrics.error(ErrorKind.JSON_COUNT);
-                }
+                posts = counter.posts();
             }
         }
+        closeCounter();
         charge(posts);
         px.metrics.request("forwarded", status);
         state = State.DONE;
@@ -425,6 +443,7 @@ final class Exchange {
         state = State.DONE;
         cancelTimeout();
         releaseHeld();
+        closeCounter();
         detachUpstream(false);
     }
 
@@ -448,6 +467,7 @@ final class Exchange {
             charge(posts);
             px.metrics.request("aborted", status);
         }
+        closeCounter();
         state = State.DONE;
         cancelTimeout();
         detachUpstream(false);
@@ -479,6 +499,23 @@ final class Exchange {
             px.pool(client.executor()).offer(ch);
         } else {
             ch.close();
+        }
+    }
+
+    /** Ends the count: its problems into the metrics, its decoder's buffers released. */
+    private void closeCounter() {
+        ResponseCounter c = counter;
+        if (c == null) {
+            return;
+        }
+        counter = null;
+        c.close();
+        switch (c.problem()) {
+            case JSON -> px.metrics.error(ErrorKind.JSON_COUNT);
+            case DECODE -> px.metrics.error(ErrorKind.DECODE);
+            case DECODE_LIMIT -> px.metrics.error(ErrorKind.DECODE_LIMIT);
+            case NONE -> {
+            }
         }
     }
 
