@@ -7,6 +7,11 @@
 #
 #   benchmarks/e2e/run.sh                 # 3 rounds of 10 s per proxy, wrk -t1 -c64
 #   ROUNDS=5 DURATION=20s benchmarks/e2e/run.sh
+#   ONLY=p3 ROUNDS=1 DURATION=5s benchmarks/e2e/run.sh   # P3 and P3 gzip only (a reduced round)
+#
+# The upstream nginx compresses (gzip level 1) when a request asks for it, so P1, P2 and P3 run on
+# the plain page (wrk sends no Accept-Encoding; Tollgate forwards `identity`) and "P3 gzip" runs
+# the same comparison with `Accept-Encoding: gzip`: Tollgate decodes a copy to count the posts.
 #
 # Needs nginx and wrk: installed through apt-get when missing (as root, or with sudo).
 # Traffic goes to 127.0.0.1 only, and everything it starts is stopped when it ends.
@@ -16,6 +21,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
+ONLY=${ONLY:-all}
 BASE=${BASE_PORT:-18080}
 UP=$((BASE + 1)); NGX=$((BASE + 2)); TG=$((BASE + 3)); TGOFF=$((BASE + 4))
 
@@ -64,6 +70,7 @@ worker_processes 1; ${common//PIDFILE/$WORK/upstream.pid}
 http {
   access_log off; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
   uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp; keepalive_requests 1000000;
+  gzip on; gzip_types application/json; gzip_min_length 0; gzip_comp_level 1;
   server { listen 127.0.0.1:$UP; location / { default_type application/json; alias $WORK/page.json; } }
 }
 CONF
@@ -94,9 +101,11 @@ done
 wait_port "$NGX"; wait_port "$TG"; wait_port "$TGOFF"
 
 URL=/2/tweets/search/recent
-rps() { wrk -t"$THREADS" -c"$CONNS" -d"$2" "http://127.0.0.1:$1$URL" | awk '/Requests\/sec/ {print $2}'; }
+# rps PORT DURATION [HEADER]: requests per second of one wrk run
+rps() { wrk -t"$THREADS" -c"$CONNS" -d"$2" ${3:+-H "$3"} "http://127.0.0.1:$1$URL" | awk '/Requests\/sec/ {print $2}'; }
 echo "warming up (JIT) ..."
 for p in $NGX $TG $TGOFF; do rps "$p" 5s >/dev/null; done
+for p in $TG $TGOFF; do rps "$p" 3s "Accept-Encoding: gzip" >/dev/null; done
 
 # CPU time (user + system, clock ticks) of a process and its children, from /proc
 ticks() { local t=0; for p in "$@" $(for q in "$@"; do pgrep -P "$q" || true; done); do
@@ -109,16 +118,17 @@ measure() { local port=$1 pids=$2 before after out n
   echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(awk -v t=$((after - before)) -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')"; }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-compare() { # name-a port-a name-b port-b figure
+compare() { # name-a port-a name-b port-b figure [header]
   local ratios=()
   for r in $(seq 1 "$ROUNDS"); do
-    a=$(rps "$2" "$DURATION"); b=$(rps "$4" "$DURATION")
+    a=$(rps "$2" "$DURATION" "${6:-}"); b=$(rps "$4" "$DURATION" "${6:-}")
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}')
     printf "  round %d: %-22s %10.0f req/s   %-22s %10.0f req/s   ratio %s\n" "$r" "$1" "$a" "$3" "$b" "$ratio"
     ratios+=("$ratio")
   done
   printf "%s = median ratio: %s\n\n" "$5" "$(printf '%s\n' "${ratios[@]}" | median)"
 }
+if [ "$ONLY" != p3 ]; then
 echo
 echo "P1: Tollgate (metering on) vs nginx proxy_pass, wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds"
 NGINX_RPS=()
@@ -147,6 +157,10 @@ for r in $(seq 1 "$ROUNDS"); do
   p99s+=("$(awk -v a="$tp" -v b="$np" 'BEGIN {printf "%.3f", a / b}')")
 done
 printf "P2 (target <= 1.0) = median p99 ratio tollgate / nginx: %s\n\n" "$(printf '%s\n' "${p99s[@]}" | median)"
+fi
 echo "P3: Tollgate metering on vs off (pass-through)"
 compare "tollgate metering on" "$TG" "tollgate metering off" "$TGOFF" "P3 (target >= 0.97)"
+gz=$(curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$TG$URL" | wc -c)
+echo "P3 gzip: the same with Accept-Encoding: gzip (the upstream sends the page gzipped, $gz bytes; Tollgate decodes a copy to count)"
+compare "tollgate metering on" "$TG" "tollgate metering off" "$TGOFF" "P3 gzip (target >= 0.97)" "Accept-Encoding: gzip"
 echo "direct upstream for reference: $(rps "$UP" "$DURATION") req/s"
