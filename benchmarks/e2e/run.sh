@@ -62,6 +62,7 @@ wait_port "$UP"
 curl -s "http://127.0.0.1:$UP/2/tweets/search/recent?max_results=10" > "$WORK/page.json"
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
 echo "page: $(wc -c < "$WORK/page.json") bytes, 10 posts"
+chmod 755 "$WORK"; chmod 644 "$WORK/page.json" # nginx workers run as another user when started as root
 
 mkdir -p "$WORK/tmp"
 common="pid PIDFILE; error_log $WORK/error.log warn; events { worker_connections 4096; }"
@@ -70,8 +71,8 @@ worker_processes 1; ${common//PIDFILE/$WORK/upstream.pid}
 http {
   access_log off; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
   uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp; keepalive_requests 1000000;
-  gzip on; gzip_types application/json; gzip_min_length 0; gzip_comp_level 1;
-  server { listen 127.0.0.1:$UP; location / { default_type application/json; alias $WORK/page.json; } }
+  gzip on; gzip_types application/json; gzip_min_length 0; gzip_comp_level 1; gzip_proxied any;
+  server { listen 127.0.0.1:$UP; location / { default_type application/json; root $WORK; try_files /page.json =404; } }
 }
 CONF
 cat > "$WORK/proxy.conf" <<CONF
@@ -101,6 +102,18 @@ done
 wait_port "$NGX"; wait_port "$TG"; wait_port "$TGOFF"
 
 URL=/2/tweets/search/recent
+# every proxy must serve the page (200, its size), plain and gzipped: a benchmark of error pages measures nothing
+check() { # port header want-coding
+  local code size
+  read -r code size <<< "$(curl -s -o /dev/null -w '%{http_code} %{size_download}' ${2:+-H "$2"} -D "$WORK/check.h" "http://127.0.0.1:$1$URL")"
+  if [ "$code" != 200 ] || { [ -n "$3" ] && ! grep -qi "^content-encoding: $3" "$WORK/check.h"; }; then
+    echo "port $1 ${2:+($2) }answers $code, $size bytes (expected 200${3:+ in $3}): fix the setup first" >&2; exit 1
+  fi
+  echo "  port $1 ${2:+($2) }: 200, $size bytes"; }
+echo "checking the page through every proxy ..."
+for p in $UP $NGX $TG $TGOFF; do check "$p" "" ""; done
+for p in $UP $TG $TGOFF; do check "$p" "Accept-Encoding: gzip" gzip; done
+
 # rps PORT DURATION [HEADER]: requests per second of one wrk run
 rps() { wrk -t"$THREADS" -c"$CONNS" -d"$2" ${3:+-H "$3"} "http://127.0.0.1:$1$URL" | awk '/Requests\/sec/ {print $2}'; }
 echo "warming up (JIT) ..."
