@@ -126,26 +126,32 @@ ticks() { local t=0; for p in "$@" $(for q in "$@"; do pgrep -P "$q" || true; do
 HZ=$(getconf CLK_TCK)
 # requests/s and the proxy's CPU microseconds per request, for one wrk run
 measure() { local port=$1 pids=$2 before after out n
-  before=$(ticks $pids); out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$port$URL"); after=$(ticks $pids)
+  before=$(ticks $pids); out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" ${3:+-H "$3"} "http://127.0.0.1:$port$URL"); after=$(ticks $pids)
   n=$(echo "$out" | awk '/requests in/ {print $1}')
   echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(awk -v t=$((after - before)) -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')"; }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-compare() { # name-a port-a name-b port-b figure [header]
-  local ratios=()
+# compare name-a port-a pid-a name-b port-b pid-b figure [header]: req/s ratio a ÷ b, and the
+# ratio of CPU per request b ÷ a (what the req/s ratio would be if both were CPU-bound alone:
+# far steadier than req/s on a machine shared with other work)
+compare() {
+  local ratios=() cpus=()
   for r in $(seq 1 "$ROUNDS"); do
-    a=$(rps "$2" "$DURATION" "${6:-}"); b=$(rps "$4" "$DURATION" "${6:-}")
+    read -r a acpu <<< "$(measure "$2" "$3" "${8:-}")"; read -r b bcpu <<< "$(measure "$5" "$6" "${8:-}")"
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}')
-    printf "  round %d: %-22s %10.0f req/s   %-22s %10.0f req/s   ratio %s\n" "$r" "$1" "$a" "$3" "$b" "$ratio"
-    ratios+=("$ratio")
+    cpu=$(awk -v a="$acpu" -v b="$bcpu" 'BEGIN {printf "%.3f", b / a}')
+    printf "  round %d: %-22s %8.0f req/s (%5s us CPU/request)   %-22s %8.0f req/s (%5s us CPU/request)   ratio %s, CPU ratio %s\n" \
+      "$r" "$1" "$a" "$acpu" "$4" "$b" "$bcpu" "$ratio" "$cpu"
+    ratios+=("$ratio"); cpus+=("$cpu")
   done
-  printf "%s = median ratio: %s\n\n" "$5" "$(printf '%s\n' "${ratios[@]}" | median)"
+  printf "%s = median ratio: %s (CPU per request, off ÷ on: %s)\n\n" "$7" "$(printf '%s\n' "${ratios[@]}" | median)" \
+    "$(printf '%s\n' "${cpus[@]}" | median)"
 }
+TG_PID=${PIDS[0]}; TGOFF_PID=${PIDS[1]}; NGX_PID=$(cat "$WORK/proxy.pid")
 if [ "$ONLY" != p3 ]; then
 echo
 echo "P1: Tollgate (metering on) vs nginx proxy_pass, wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds"
 NGINX_RPS=()
-TG_PID=${PIDS[0]}; TGOFF_PID=${PIDS[1]}; NGX_PID=$(cat "$WORK/proxy.pid")
 ratios=()
 for r in $(seq 1 "$ROUNDS"); do
   read -r a acpu <<< "$(measure "$TG" "$TG_PID")"; read -r b bcpu <<< "$(measure "$NGX" "$NGX_PID")"
@@ -172,8 +178,8 @@ done
 printf "P2 (target <= 1.0) = median p99 ratio tollgate / nginx: %s\n\n" "$(printf '%s\n' "${p99s[@]}" | median)"
 fi
 echo "P3: Tollgate metering on vs off (pass-through)"
-compare "tollgate metering on" "$TG" "tollgate metering off" "$TGOFF" "P3 (target >= 0.97)"
+compare "tollgate metering on" "$TG" "$TG_PID" "tollgate metering off" "$TGOFF" "$TGOFF_PID" "P3 (target >= 0.97)"
 gz=$(curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$TG$URL" | wc -c)
 echo "P3 gzip: the same with Accept-Encoding: gzip (the upstream sends the page gzipped, $gz bytes; Tollgate decodes a copy to count)"
-compare "tollgate metering on" "$TG" "tollgate metering off" "$TGOFF" "P3 gzip (target >= 0.97)" "Accept-Encoding: gzip"
+compare "tollgate metering on" "$TG" "$TG_PID" "tollgate metering off" "$TGOFF" "$TGOFF_PID" "P3 gzip (target >= 0.97)" "Accept-Encoding: gzip"
 echo "direct upstream for reference: $(rps "$UP" "$DURATION") req/s"
