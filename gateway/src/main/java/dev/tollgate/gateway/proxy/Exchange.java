@@ -48,7 +48,9 @@ import java.util.concurrent.TimeUnit;
  * breaks mid-response, the posts whose bytes had been written (SPEC §3), counted from the JSON
  * stream even when the upstream's header gave the total (a non-JSON body cut short is charged
  * nothing: no byte can be tied to a post). Nothing is charged for a response the client never
- * received (502, 504).
+ * received (502, 504). A compressed body is forwarded as it came and counted from a decoded copy
+ * ({@link ResponseCounter}); the request was rewritten so that it comes in a coding the counter
+ * reads and whole ({@link ProxyHeaders#restrictForCounting}).
  */
 final class Exchange {
     private enum State { CONNECTING, AWAITING_HEAD, STREAMING, DONE }
