@@ -187,6 +187,19 @@ class CompressedCountingTest {
     }
 
     @Test
+    void meteringOff_forwardsTheRequestUntouched() throws Exception {
+        start("counting:\n  enabled: false\n");
+        upstream.then(ScriptedUpstream.json(new String(page(1), StandardCharsets.UTF_8)));
+        try (RawHttp c = client()) {
+            c.exchange(RawHttp.get("/a", "Accept-Encoding: compress", "Range: bytes=0-9", "If-Range: \"v\""));
+        }
+        ScriptedUpstream.Received got = upstream.received.get(0);
+        assertThat(got.header("Accept-Encoding")).isEqualTo("compress");
+        assertThat(got.header("Range")).isEqualTo("bytes=0-9");
+        assertThat(got.header("If-Range")).isEqualTo("\"v\"");
+    }
+
+    @Test
     void aResponseInAnUnreadableCoding_isServed_chargedByTheHeader_elseZeroWithAMetric() throws Exception {
         start("");
         byte[] body = "\u001f\u009d compress-coded bytes".getBytes(StandardCharsets.ISO_8859_1);
