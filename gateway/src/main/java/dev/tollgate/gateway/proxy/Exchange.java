@@ -319,7 +319,8 @@ final class Exchange {
             }
             return null;
         }
-        ContentCoding coding = ContentCoding.of(h.get(HttpHeaderNames.CONTENT_ENCODING));
+        // every Content-Encoding line: codings stacked over several lines are unreadable too
+        ContentCoding coding = ContentCoding.of(ProxyHeaders.joined(h, "Content-Encoding"));
         if (coding == null) {
             if (headerPosts < 0) {
                 px.metrics.error(ErrorKind.UNREADABLE_ENCODING);
