@@ -80,7 +80,8 @@ public enum ContentCoding {
             // "deflate" is zlib-wrapped (RFC 9110 §8.4.1.2); some servers send it raw, which clients accept too
             case DEFLATE -> JdkZlibDecompressor.builder().wrapper(ZlibWrapper.ZLIB_OR_NONE).maxAllocation(OUTPUT_CHUNK).build(alloc);
             case BR -> BrotliDecompressor.builder().maxOutputChunkSize(OUTPUT_CHUNK).build(alloc);
-            case ZSTD -> ZstdDecompressor.builder().build(alloc);
+            // RFC 9659: an HTTP zstd window is at most 8 MiB (Netty's default would allow 128 MiB per body)
+            case ZSTD -> ZstdDecompressor.builder().maxWindowLog(23).build(alloc);
         };
     }
 }

@@ -105,6 +105,23 @@ class ResponseCounterTest {
     }
 
     @Test
+    void aZstdFrameWantingAWindowAbove8MiB_isABrokenStream() throws Exception {
+        byte[] body = TestCodings.page(100, 12).getBytes(StandardCharsets.UTF_8);
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        try (com.github.luben.zstd.ZstdOutputStream z = new com.github.luben.zstd.ZstdOutputStream(b)) {
+            z.setWindowLog(26); // 64 MiB, declared in the frame header of a stream of unknown size
+            z.write(body);
+        }
+        ResponseCounter c = ResponseCounter.create(ContentCoding.ZSTD, ALLOC, NO_BOUND);
+        ByteBuf coded = Unpooled.wrappedBuffer(b.toByteArray());
+        c.feed(coded);
+        coded.release();
+        c.end();
+        assertThat(c.problem()).isEqualTo(ResponseCounter.Problem.DECODE);
+        assertThat(c.posts()).isZero();
+    }
+
+    @Test
     void concatenatedGzipMembers_areAllCounted() {
         String page = TestCodings.page(10, 3);
         int cut = page.indexOf("{\"id\"", page.length() / 2);
