@@ -7,6 +7,11 @@
 #
 #   benchmarks/e2e/run.sh                 # 3 rounds of 10 s per proxy, wrk -t1 -c64
 #   ROUNDS=5 DURATION=20s benchmarks/e2e/run.sh
+#   ONLY=p3 ROUNDS=1 DURATION=5s benchmarks/e2e/run.sh   # P3 and P3 gzip only (a reduced round)
+#
+# The upstream nginx compresses (gzip level 1) when a request asks for it, so P1, P2 and P3 run on
+# the plain page (wrk sends no Accept-Encoding; Tollgate forwards `identity`) and "P3 gzip" runs
+# the same comparison with `Accept-Encoding: gzip`: Tollgate decodes a copy to count the posts.
 #
 # Needs nginx and wrk: installed through apt-get when missing (as root, or with sudo).
 # Traffic goes to 127.0.0.1 only, and everything it starts is stopped when it ends.
@@ -16,6 +21,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
+ONLY=${ONLY:-all}
 BASE=${BASE_PORT:-18080}
 UP=$((BASE + 1)); NGX=$((BASE + 2)); TG=$((BASE + 3)); TGOFF=$((BASE + 4))
 
@@ -56,6 +62,7 @@ wait_port "$UP"
 curl -s "http://127.0.0.1:$UP/2/tweets/search/recent?max_results=10" > "$WORK/page.json"
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
 echo "page: $(wc -c < "$WORK/page.json") bytes, 10 posts"
+chmod 755 "$WORK"; chmod 644 "$WORK/page.json" # nginx workers run as another user when started as root
 
 mkdir -p "$WORK/tmp"
 common="pid PIDFILE; error_log $WORK/error.log warn; events { worker_connections 4096; }"
@@ -64,7 +71,8 @@ worker_processes 1; ${common//PIDFILE/$WORK/upstream.pid}
 http {
   access_log off; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
   uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UP; location / { default_type application/json; alias $WORK/page.json; } }
+  gzip on; gzip_types application/json; gzip_min_length 0; gzip_comp_level 1; gzip_proxied any;
+  server { listen 127.0.0.1:$UP; location / { default_type application/json; root $WORK; try_files /page.json =404; } }
 }
 CONF
 cat > "$WORK/proxy.conf" <<CONF
@@ -94,9 +102,23 @@ done
 wait_port "$NGX"; wait_port "$TG"; wait_port "$TGOFF"
 
 URL=/2/tweets/search/recent
-rps() { wrk -t"$THREADS" -c"$CONNS" -d"$2" "http://127.0.0.1:$1$URL" | awk '/Requests\/sec/ {print $2}'; }
+# every proxy must serve the page (200, its size), plain and gzipped: a benchmark of error pages measures nothing
+check() { # port header want-coding
+  local code size
+  read -r code size <<< "$(curl -s -o /dev/null -w '%{http_code} %{size_download}' ${2:+-H "$2"} -D "$WORK/check.h" "http://127.0.0.1:$1$URL")"
+  if [ "$code" != 200 ] || { [ -n "$3" ] && ! grep -qi "^content-encoding: $3" "$WORK/check.h"; }; then
+    echo "port $1 ${2:+($2) }answers $code, $size bytes (expected 200${3:+ in $3}): fix the setup first" >&2; exit 1
+  fi
+  echo "  port $1 ${2:+($2) }: 200, $size bytes"; }
+echo "checking the page through every proxy ..."
+for p in $UP $NGX $TG $TGOFF; do check "$p" "" ""; done
+for p in $UP $TG $TGOFF; do check "$p" "Accept-Encoding: gzip" gzip; done
+
+# rps PORT DURATION [HEADER]: requests per second of one wrk run
+rps() { wrk -t"$THREADS" -c"$CONNS" -d"$2" ${3:+-H "$3"} "http://127.0.0.1:$1$URL" | awk '/Requests\/sec/ {print $2}'; }
 echo "warming up (JIT) ..."
 for p in $NGX $TG $TGOFF; do rps "$p" 5s >/dev/null; done
+for p in $TG $TGOFF; do rps "$p" 3s "Accept-Encoding: gzip" >/dev/null; done
 
 # CPU time (user + system, clock ticks) of a process and its children, from /proc
 ticks() { local t=0; for p in "$@" $(for q in "$@"; do pgrep -P "$q" || true; done); do
@@ -104,25 +126,32 @@ ticks() { local t=0; for p in "$@" $(for q in "$@"; do pgrep -P "$q" || true; do
 HZ=$(getconf CLK_TCK)
 # requests/s and the proxy's CPU microseconds per request, for one wrk run
 measure() { local port=$1 pids=$2 before after out n
-  before=$(ticks $pids); out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$port$URL"); after=$(ticks $pids)
+  before=$(ticks $pids); out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" ${3:+-H "$3"} "http://127.0.0.1:$port$URL"); after=$(ticks $pids)
   n=$(echo "$out" | awk '/requests in/ {print $1}')
   echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(awk -v t=$((after - before)) -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')"; }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-compare() { # name-a port-a name-b port-b figure
-  local ratios=()
+# compare name-a port-a pid-a name-b port-b pid-b figure [header]: req/s ratio a ÷ b, and the
+# ratio of CPU per request b ÷ a (what the req/s ratio would be if both were CPU-bound alone:
+# far steadier than req/s on a machine shared with other work)
+compare() {
+  local ratios=() cpus=()
   for r in $(seq 1 "$ROUNDS"); do
-    a=$(rps "$2" "$DURATION"); b=$(rps "$4" "$DURATION")
+    read -r a acpu <<< "$(measure "$2" "$3" "${8:-}")"; read -r b bcpu <<< "$(measure "$5" "$6" "${8:-}")"
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}')
-    printf "  round %d: %-22s %10.0f req/s   %-22s %10.0f req/s   ratio %s\n" "$r" "$1" "$a" "$3" "$b" "$ratio"
-    ratios+=("$ratio")
+    cpu=$(awk -v a="$acpu" -v b="$bcpu" 'BEGIN {printf "%.3f", b / a}')
+    printf "  round %d: %-22s %8.0f req/s (%5s us CPU/request)   %-22s %8.0f req/s (%5s us CPU/request)   ratio %s, CPU ratio %s\n" \
+      "$r" "$1" "$a" "$acpu" "$4" "$b" "$bcpu" "$ratio" "$cpu"
+    ratios+=("$ratio"); cpus+=("$cpu")
   done
-  printf "%s = median ratio: %s\n\n" "$5" "$(printf '%s\n' "${ratios[@]}" | median)"
+  printf "%s = median ratio: %s (CPU per request, off ÷ on: %s)\n\n" "$7" "$(printf '%s\n' "${ratios[@]}" | median)" \
+    "$(printf '%s\n' "${cpus[@]}" | median)"
 }
+TG_PID=${PIDS[0]}; TGOFF_PID=${PIDS[1]}; NGX_PID=$(cat "$WORK/proxy.pid")
+if [ "$ONLY" != p3 ]; then
 echo
 echo "P1: Tollgate (metering on) vs nginx proxy_pass, wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds"
 NGINX_RPS=()
-TG_PID=${PIDS[0]}; TGOFF_PID=${PIDS[1]}; NGX_PID=$(cat "$WORK/proxy.pid")
 ratios=()
 for r in $(seq 1 "$ROUNDS"); do
   read -r a acpu <<< "$(measure "$TG" "$TG_PID")"; read -r b bcpu <<< "$(measure "$NGX" "$NGX_PID")"
@@ -147,6 +176,10 @@ for r in $(seq 1 "$ROUNDS"); do
   p99s+=("$(awk -v a="$tp" -v b="$np" 'BEGIN {printf "%.3f", a / b}')")
 done
 printf "P2 (target <= 1.0) = median p99 ratio tollgate / nginx: %s\n\n" "$(printf '%s\n' "${p99s[@]}" | median)"
+fi
 echo "P3: Tollgate metering on vs off (pass-through)"
-compare "tollgate metering on" "$TG" "tollgate metering off" "$TGOFF" "P3 (target >= 0.97)"
+compare "tollgate metering on" "$TG" "$TG_PID" "tollgate metering off" "$TGOFF" "$TGOFF_PID" "P3 (target >= 0.97)"
+gz=$(curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$TG$URL" | wc -c)
+echo "P3 gzip: the same with Accept-Encoding: gzip (the upstream sends the page gzipped, $gz bytes; Tollgate decodes a copy to count)"
+compare "tollgate metering on" "$TG" "$TG_PID" "tollgate metering off" "$TGOFF" "$TGOFF_PID" "P3 gzip (target >= 0.97)" "Accept-Encoding: gzip"
 echo "direct upstream for reference: $(rps "$UP" "$DURATION") req/s"

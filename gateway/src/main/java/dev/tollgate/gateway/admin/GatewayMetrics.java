@@ -22,7 +22,15 @@ public final class GatewayMetrics {
     /** Error kinds, the values of the {@code kind} label of {@code tollgate_errors_total}. */
     public enum ErrorKind {
         UPSTREAM_CONNECT, UPSTREAM_TIMEOUT, UPSTREAM_RESET, BAD_REQUEST, CLIENT_ABORT, BAD_POST_COUNT, JSON_COUNT,
-        DIRECTORY_RELOAD, LEDGER, JOURNAL;
+        DIRECTORY_RELOAD, LEDGER, JOURNAL,
+        /** A compressed body broke: counted up to the break. */
+        DECODE,
+        /** A compressed body decoded past {@code counting.maxDecodedBytes}: counted up to the bound. */
+        DECODE_LIMIT,
+        /** A JSON body in a content coding the counter cannot read, without a post-count header: counted 0. */
+        UNREADABLE_ENCODING,
+        /** A 206 partial response without a post-count header: counted 0. */
+        PARTIAL_CONTENT;
 
         String label() {
             return name().toLowerCase(java.util.Locale.ROOT);

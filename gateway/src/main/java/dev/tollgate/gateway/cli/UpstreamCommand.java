@@ -28,6 +28,9 @@ final class UpstreamCommand implements Callable<Integer> {
     @Option(names = "--chunked", description = "send chunked bodies instead of Content-Length")
     boolean chunked;
 
+    @Option(names = "--compress", description = "compress bodies in the coding the client's Accept-Encoding prefers (gzip, deflate, br, zstd)")
+    boolean compress;
+
     @Override
     public Integer call() throws Exception {
         if (pageSize < 1 || pageSize > 100) {
@@ -35,7 +38,7 @@ final class UpstreamCommand implements Callable<Integer> {
         }
         Transport transport = Transport.best();
         EventLoopGroup group = transport.group(Runtime.getRuntime().availableProcessors());
-        PostApiServer server = new PostApiServer(new PostApiServer.Options(pageSize, postCountHeader, chunked), transport);
+        PostApiServer server = new PostApiServer(new PostApiServer.Options(pageSize, postCountHeader, chunked, compress), transport);
         InetSocketAddress at = server.start(new InetSocketAddress(host, port), group, group);
         System.out.println("built-in post API on http://" + at.getHostString() + ":" + at.getPort()
                 + "  (try /2/tweets/search/recent?max_results=100)");

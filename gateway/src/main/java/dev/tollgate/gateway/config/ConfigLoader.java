@@ -94,7 +94,8 @@ public final class ConfigLoader {
 
         ConfigNode c = root.section("counting");
         GatewayConfig.Counting counting = new GatewayConfig.Counting(c.string("postCountHeader", "X-Post-Count"), c.bool("json", true),
-                c.bool("enabled", true));
+                c.bool("enabled", true), GatewayConfig.Ranges.of(c.string("ranges", "strip")),
+                c.integer("maxDecodedBytes", GatewayConfig.Counting.DEFAULT_MAX_DECODED_BYTES));
         c.finish();
 
         ConfigNode e = root.section("entities");

@@ -40,6 +40,8 @@ public record ConfigRecord(ObjectNode settings, String version) {
         n.put("postCountHeader", c.counting().postCountHeader());
         n.put("json", c.counting().json());
         n.put("enabled", c.counting().enabled());
+        n.put("ranges", c.counting().ranges().configName());
+        n.put("maxDecodedBytes", c.counting().maxDecodedBytes());
         ObjectNode e = s.putObject("entities");
         ArrayNode keys = e.putArray("apiKeyHeaders");
         c.entities().apiKeyHeaders().forEach(keys::add);

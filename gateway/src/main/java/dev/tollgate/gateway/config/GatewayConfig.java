@@ -82,8 +82,41 @@ public record GatewayConfig(
         }
     }
 
-    /** How posts are counted; {@code enabled: false} meters nothing (plain pass-through, for benchmarks: P3). */
-    public record Counting(String postCountHeader, boolean json, boolean enabled) {
+    /**
+     * How posts are counted; {@code enabled: false} meters nothing (plain pass-through, for benchmarks: P3).
+     * {@code ranges}: what happens to a request's {@code Range}/{@code If-Range}; {@code maxDecodedBytes}:
+     * how much of one compressed body the counter decodes at most.
+     */
+    public record Counting(String postCountHeader, boolean json, boolean enabled, Ranges ranges, long maxDecodedBytes) {
+        public static final long DEFAULT_MAX_DECODED_BYTES = 256L << 20;
+
+        public Counting {
+            if (maxDecodedBytes < 65536) {
+                throw new IllegalArgumentException("counting.maxDecodedBytes: " + maxDecodedBytes + " (expected: at least 65536)");
+            }
+        }
+    }
+
+    /**
+     * {@code strip} (default): {@code Range} and {@code If-Range} are removed from requests on their
+     * way upstream, so every response is a whole document and counted whole. {@code pass}: forwarded;
+     * a 206 is charged only the upstream's post-count header (else 0 and an error metric).
+     */
+    public enum Ranges {
+        STRIP, PASS;
+
+        public static Ranges of(String name) {
+            for (Ranges r : values()) {
+                if (r.configName().equals(name)) {
+                    return r;
+                }
+            }
+            throw new IllegalArgumentException("counting.ranges: '" + name + "' (expected: strip or pass)");
+        }
+
+        public String configName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
     }
 
     /**

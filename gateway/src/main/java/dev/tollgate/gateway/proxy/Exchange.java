@@ -1,7 +1,9 @@
 package dev.tollgate.gateway.proxy;
 
 import dev.tollgate.gateway.admin.GatewayMetrics.ErrorKind;
+import dev.tollgate.gateway.counting.ContentCoding;
 import dev.tollgate.gateway.counting.PostCounter;
+import dev.tollgate.gateway.counting.ResponseCounter;
 import dev.tollgate.gateway.entity.Resolution;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -25,7 +27,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -47,7 +48,9 @@ import java.util.concurrent.TimeUnit;
  * breaks mid-response, the posts whose bytes had been written (SPEC §3), counted from the JSON
  * stream even when the upstream's header gave the total (a non-JSON body cut short is charged
  * nothing: no byte can be tied to a post). Nothing is charged for a response the client never
- * received (502, 504).
+ * received (502, 504). A compressed body is forwarded as it came and counted from a decoded copy
+ * ({@link ResponseCounter}); the request was rewritten so that it comes in a coding the counter
+ * reads and whole ({@link ProxyHeaders#restrictForCounting}).
  */
 final class Exchange {
     private enum State { CONNECTING, AWAITING_HEAD, STREAMING, DONE }
@@ -77,7 +80,7 @@ final class Exchange {
     private boolean closeClient;
     private boolean upstreamKeepAlive;
     private long headerPosts = -1;
-    private PostCounter counter;
+    private ResponseCounter counter;
     private long confirmedPosts;
     private boolean charged;
 
@@ -91,6 +94,9 @@ final class Exchange {
         this.countBefore = countBefore;
         this.head = head;
         this.clientKeepAlive = clientKeepAlive;
+        if (px.metering) {
+            ProxyHeaders.restrictForCounting(request.headers(), px.config.counting().ranges());
+        }
     }
 
     boolean responseStarted() {
@@ -293,7 +299,7 @@ final class Exchange {
         }
         if (status >= 200 && status < 300 && px.metering && px.countJson && !emptyBody
                 && PostCounter.isJson(h.get(HttpHeaderNames.CONTENT_TYPE))) {
-            counter = new PostCounter();
+            counter = newCounter(h);
         }
         state = State.STREAMING;
         front.answeringHead(head);
@@ -301,6 +307,29 @@ final class Exchange {
         client.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h), client.voidPromise());
         upstream.read();
         return true;
+    }
+
+    /**
+     * The counter of a 2xx JSON body, or null where the body cannot be counted: a 206 (a piece of a
+     * document; see the ranges rule in the README) or a content coding the counter cannot read. Those
+     * are charged the upstream's post-count header if it sent one, else 0 with an error metric.
+     */
+    private ResponseCounter newCounter(HttpHeaders h) {
+        if (status == 206) {
+            if (headerPosts < 0) {
+                px.metrics.error(ErrorKind.PARTIAL_CONTENT);
+            }
+            return null;
+        }
+        // every Content-Encoding line: codings stacked over several lines are unreadable too
+        ContentCoding coding = ContentCoding.of(ProxyHeaders.joined(h, "Content-Encoding"));
+        if (coding == null) {
+            if (headerPosts < 0) {
+                px.metrics.error(ErrorKind.UNREADABLE_ENCODING);
+            }
+            return null;
+        }
+        return ResponseCounter.create(coding, client.alloc(), px.config.counting().maxDecodedBytes());
     }
 
     private long parseCount(String v) {
@@ -320,17 +349,11 @@ final class Exchange {
         boolean last = c instanceof LastHttpContent;
         ByteBuf buf = c.content();
         front.bodyBytes(buf.readableBytes());
-        if (counter != null && buf.isReadable()) {
-            if (buf.nioBufferCount() == 1) {
-                counter.feed(buf.nioBuffer());
-            } else {
-                for (ByteBuffer b : buf.nioBuffers()) {
-                    counter.feed(b);
-                }
+        if (counter != null) {
+            counter.feed(buf);
+            if (last) {
+                counter.end();
             }
-        }
-        if (counter != null && last) {
-            counter.end();
         }
         long forwardedSoFar = counter == null ? 0 : counter.forwarded();
         client.write(c).addListener((ChannelFuture f) -> {
@@ -367,12 +390,10 @@ final class Exchange {
             if (headerPosts >= 0) {
                 posts = headerPosts;
             } else if (counter != null) {
-                posts = counter.complete();
-                if (counter.broken()) {
-                    px.metrics.error(ErrorKind.JSON_COUNT);
-                }
+                posts = counter.posts();
             }
         }
+        closeCounter();
         charge(posts);
         front.answered("forwarded", status);
         state = State.DONE;
@@ -429,6 +450,7 @@ final class Exchange {
         state = State.DONE;
         cancelTimeout();
         releaseHeld();
+        closeCounter();
         detachUpstream(false);
     }
 
@@ -452,6 +474,7 @@ final class Exchange {
             charge(posts);
             front.answered("aborted", status);
         }
+        closeCounter();
         state = State.DONE;
         cancelTimeout();
         detachUpstream(false);
@@ -483,6 +506,23 @@ final class Exchange {
             px.pool(client.executor()).offer(ch);
         } else {
             ch.close();
+        }
+    }
+
+    /** Ends the count: its problems into the metrics, its decoder's buffers released. */
+    private void closeCounter() {
+        ResponseCounter c = counter;
+        if (c == null) {
+            return;
+        }
+        counter = null;
+        c.close();
+        switch (c.problem()) {
+            case JSON -> px.metrics.error(ErrorKind.JSON_COUNT);
+            case DECODE -> px.metrics.error(ErrorKind.DECODE);
+            case DECODE_LIMIT -> px.metrics.error(ErrorKind.DECODE_LIMIT);
+            case NONE -> {
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.tollgate.gateway.proxy;
 
+import dev.tollgate.gateway.config.GatewayConfig;
+import dev.tollgate.gateway.counting.AcceptEncoding;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
@@ -43,6 +45,24 @@ final class ProxyHeaders {
     private static void removeFixed(HttpHeaders h) {
         for (CharSequence n : HOP_BY_HOP) {
             h.remove(n);
+        }
+    }
+
+    /**
+     * What the counter needs of a request on its way upstream: an {@code Accept-Encoding} that
+     * admits only codings the counter reads (see {@link AcceptEncoding}), and, unless ranges pass,
+     * no {@code Range}/{@code If-Range}, so the response is a whole document counted whole.
+     */
+    static void restrictForCounting(HttpHeaders h, GatewayConfig.Ranges ranges) {
+        String accept = h.get(HttpHeaderNames.ACCEPT_ENCODING);
+        String joined = accept == null ? null : joined(h, HttpHeaderNames.ACCEPT_ENCODING.toString());
+        String restricted = AcceptEncoding.restrict(joined);
+        if (restricted != joined) {
+            h.set(HttpHeaderNames.ACCEPT_ENCODING, restricted);
+        }
+        if (ranges == GatewayConfig.Ranges.STRIP) {
+            h.remove(HttpHeaderNames.RANGE);
+            h.remove(HttpHeaderNames.IF_RANGE);
         }
     }
 

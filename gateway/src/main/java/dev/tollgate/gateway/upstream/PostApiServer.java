@@ -21,6 +21,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpContentCompressor;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -43,17 +44,21 @@ import java.util.regex.Pattern;
  *   <li>{@code GET /2/tweets/{id}}: one post;</li>
  *   <li>{@code POST /2/tweets}: creates a post from the request body, 201.</li>
  * </ul>
- * Optionally it sends the trusted {@code X-Post-Count} header, and chunked bodies instead of
- * Content-Length. For trials, the demo and benchmarks; it keeps connections alive.
+ * Optionally it sends the trusted {@code X-Post-Count} header, chunked bodies instead of
+ * Content-Length, and compressed bodies in the coding the request's {@code Accept-Encoding} prefers. For trials, the demo and benchmarks; it keeps connections alive.
  */
 public final class PostApiServer {
     private static final Pattern USER_TWEETS = Pattern.compile("/2/users/(\\d{1,19})/tweets");
     private static final Pattern ONE_TWEET = Pattern.compile("/2/tweets/(\\d{1,19})");
 
     /** How the server answers. */
-    public record Options(int defaultPageSize, boolean postCountHeader, boolean chunked) {
+    public record Options(int defaultPageSize, boolean postCountHeader, boolean chunked, boolean compress) {
+        public Options(int defaultPageSize, boolean postCountHeader, boolean chunked) {
+            this(defaultPageSize, postCountHeader, chunked, false);
+        }
+
         public static Options defaults() {
-            return new Options(10, false, false);
+            return new Options(10, false, false, false);
         }
     }
 
@@ -77,7 +82,12 @@ public final class PostApiServer {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 << 20), new Handler());
+                        ch.pipeline().addLast(new HttpServerCodec());
+                        if (options.compress()) {
+                            // as most APIs do: the client's Accept-Encoding picks gzip, deflate, br or zstd
+                            ch.pipeline().addLast(new HttpContentCompressor());
+                        }
+                        ch.pipeline().addLast(new HttpObjectAggregator(64 << 20), new Handler());
                     }
                 })
                 .bind(listen)
