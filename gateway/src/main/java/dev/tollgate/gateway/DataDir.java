@@ -43,9 +43,20 @@ final class DataDir implements AutoCloseable {
      *         another process (or another gateway in this one) owns it
      */
     static DataDir lock(Path dir) throws IOException {
-        Ledger.createPrivateDirectory(dir);
         Path file = dir.resolve(LOCK_FILE);
-        Ledger.createPrivateFile(file);
+        try {
+            Ledger.createPrivateDirectory(dir);
+            Ledger.createPrivateFile(file);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new IOException("dataDir: " + dir + ": " + e.getFile() + " exists and is not a directory"
+                    + " (expected: a directory this user can create, or owns, and write)", e);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new IOException("dataDir: " + dir + ": permission denied on " + e.getFile()
+                    + " (expected: a directory this user can create, or owns, and write)", e);
+        } catch (IOException e) {
+            throw new IOException("dataDir: " + dir + ": cannot be used: " + e
+                    + " (expected: a directory this user can create, or owns, and write)", e);
+        }
         FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileLock l;
         try {

@@ -105,6 +105,8 @@ public final class Gateway implements AutoCloseable {
      */
     private Gateway(GatewayConfig config, Options options) throws IOException, InterruptedException {
         this.config = config;
+        // read-only checks first: a bad entities.yaml stops the start before the data directory is touched
+        this.directory = DirectoryWatcher.open(config.entities().directory());
         this.dataDir = DataDir.lock(config.dataDir());
         Transport transport = Transport.best();
         this.boss = transport.group(1);
@@ -138,7 +140,6 @@ public final class Gateway implements AutoCloseable {
         }
         try {
             this.metrics = new GatewayMetrics();
-            this.directory = DirectoryWatcher.open(config.entities().directory());
             this.configRecord = ConfigRecord.of(config);
             this.configVersion = configRecord.version();
             KeyHasher hasher = KeyHasher.open(config.entities().keyHashSecretFile(), config.dataDir());

@@ -57,6 +57,29 @@ class CommandLineTest {
     }
 
     @Test
+    void serve_dataDirThatIsAFile_namesTheKeyAndTheReason() throws Exception {
+        Files.writeString(dir.resolve("not-a-dir"), "x");
+        Path config = dir.resolve("tollgate.yaml");
+        Files.writeString(config, "upstream:\n  url: http://127.0.0.1:9\nlisten: 127.0.0.1:0\nadmin:\n  listen: 127.0.0.1:0\ndataDir: not-a-dir\n");
+        Run r = run("serve", "--config", config.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("tollgate: dataDir: ").contains("not-a-dir exists and is not a directory (expected: ")
+                .doesNotContain("\tat ");
+    }
+
+    @Test
+    void serve_badEntityDirectory_namesTheFile_andTouchesNoData() throws Exception {
+        Files.writeString(dir.resolve("entities.yaml"), "entities:\n  - id: x\n    nme: y\n");
+        Path config = dir.resolve("tollgate.yaml");
+        Files.writeString(config, "upstream:\n  url: http://127.0.0.1:9\nlisten: 127.0.0.1:0\nadmin:\n  listen: 127.0.0.1:0\ndataDir: data\n"
+                + "entities:\n  directory: entities.yaml\n");
+        Run r = run("serve", "--config", config.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains(dir.resolve("entities.yaml") + ": unknown key 'entities[0].nme'").doesNotContain("\tat ");
+        assertThat(dir.resolve("data")).as("nothing written").doesNotExist();
+    }
+
+    @Test
     void serve_missingConfig_isExit2_withTheFileNamed() {
         Run r = run("serve", "--config", dir.resolve("absent.yaml").toString());
         assertThat(r.exit()).isEqualTo(2);

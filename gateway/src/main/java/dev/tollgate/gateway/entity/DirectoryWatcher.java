@@ -41,8 +41,19 @@ public final class DirectoryWatcher implements Supplier<Directory> {
         if (file == null) {
             return new DirectoryWatcher(null, Directory.empty(), "");
         }
-        String text = Files.readString(file);
-        Directory d = Directory.parse(text, file.toString());
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new IOException("entities.directory: " + file + ": cannot be read (" + e + ")", e);
+        }
+        Directory d;
+        try {
+            d = Directory.parse(text, file.toString());
+        } catch (IllegalArgumentException e) {
+            String why = e.getMessage();
+            throw new dev.tollgate.gateway.config.ConfigException(why.startsWith(file.toString()) ? why : file + ": " + why, e);
+        }
         log.info("entity directory {}: {}", file, d.summary());
         return new DirectoryWatcher(file, d, text);
     }
@@ -93,11 +104,13 @@ public final class DirectoryWatcher implements Supplier<Directory> {
         } catch (RuntimeException e) {
             log.error("entity directory {}: the reload could not be recorded; it is in force all the same", file, e);
         }
+        boolean afterRejection = rejectedText != null;
         current = d;
         loadedText = text;
         rejectedText = null;
         reloads.incrementAndGet();
-        log.info("entity directory {} reloaded: {}", file, d.summary());
+        log.info("entity directory {} reloaded{}: {}", file, afterRejection ? " (accepted; it replaces the rejected version)" : "",
+                d.summary());
         return true;
     }
 
