@@ -151,6 +151,9 @@ final class FullWindow {
             if (!SLOTS.compareAndSet(posts, i, w, next)) {
                 continue;
             }
+            if (sumWordVolatile() == RETIRED) {
+                return RESULT_RETIRED; // retired under us: the caller counts it again in the entity's successor
+            }
             if (requestCount != 0) {
                 addRequests(b, requestCount);
             }
@@ -307,6 +310,15 @@ final class FullWindow {
         // A writer may still add to the open bucket head + 1 after this CAS; that bucket is at
         // or before idleThrough + 1, out of every window that can still matter.
         return SUM_WORD.compareAndSet(this, sw, RETIRED);
+    }
+
+    /**
+     * Retires the window now (eviction). A writer that lands in the open bucket afterwards sees
+     * the retirement and records again; one that landed before the call is dropped with the window.
+     */
+    boolean retire() {
+        long sw = sumWordVolatile();
+        return sw != RETIRED && SUM_WORD.compareAndSet(this, sw, RETIRED);
     }
 
     /** The most recent bucket that holds anything (the open bucket if written, else the head). */
