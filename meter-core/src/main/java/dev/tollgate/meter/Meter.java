@@ -240,42 +240,46 @@ public final class Meter {
     }
 
     /**
-     * Evicts down to 31/32 of the bound (so one scan pays for many inserts): first entities
-     * without posts in the window, then entities with posts; in each class least recently active
-     * first; never a protected one (see {@link EntityMeter#evict}). Two passes: one to count the
-     * candidates per class and age (in buckets), one to evict those older than the cut-off.
-     * Called under {@link #evictionLock}.
+     * Evicts down to 31/32 of the bound (so one scan pays for many inserts), never a protected
+     * entity (see {@link EntityMeter#evict}). Order: first every entity without posts in the
+     * window, least recently active first; then entities with posts, fewest posts first (by
+     * powers of two), least recently active first among equals. One lock-free pass counts the
+     * candidates per {@link #evictionScore}; a second evicts, under each segment's monitor, those
+     * at or above the score that covers the target: first the entities without posts, then, only
+     * if they did not free enough, those with posts. Called under {@link #evictionLock}.
      */
     private void evictForRoom(long b) {
         long target = weight.get() - (capacity - Math.max(1, capacity / 32));
         if (target <= 0) {
             return;
         }
-        int ages = 2 * n + 2;
-        long[][] byAge = new long[2][ages];
+        long[] byScore = new long[SCORES_WITH_POSTS + 2 * n + 2];
         entities.forEach((id, e) -> {
             if (!e.protectedAt(n, b, protectAbove)) {
-                int cls = e.sliding(n, b) > 0 ? 1 : 0;
-                byAge[cls][age(e, b, ages)] += e.isFull() ? fullWeight : 1;
+                byScore[evictionScore(e, b)] += e.isFull() ? fullWeight : 1;
             }
         });
         long freed = 0;
-        for (int cls = 0; cls < 2 && freed < target; cls++) {
-            // the youngest age still evicted: walk from the oldest until the target is covered
-            long need = target - freed;
-            int cut = ages - 1;
-            long sum = 0;
-            while (cut > 0 && sum + byAge[cls][cut] < need) {
-                sum += byAge[cls][cut];
-                cut--;
+        for (int pass = 0; pass < 2 && freed < target; pass++) {
+            boolean withPosts = pass == 1;
+            int lowest = withPosts ? 0 : SCORES_WITH_POSTS;
+            // the lowest score still evicted: walk down from the highest until the target is covered
+            int cut = withPosts ? SCORES_WITH_POSTS - 1 : byScore.length - 1;
+            long sum = byScore[cut];
+            while (cut > lowest && sum < target - freed) {
+                sum += byScore[--cut];
             }
-            boolean withPosts = cls == 1;
-            int youngest = cut;
+            int from = cut;
+            int upTo = withPosts ? SCORES_WITH_POSTS - 1 : byScore.length - 1;
             for (int seg = 0; seg < EntityTable.SEGMENTS && freed < target; seg++) {
                 long[] got = {0};
                 long left = target - freed;
                 evicted.add(entities.sweep(seg, e -> {
-                    if (got[0] >= left || age(e, b, ages) < youngest) {
+                    if (got[0] >= left) {
+                        return false;
+                    }
+                    int score = evictionScore(e, b);
+                    if (score < from || score > upTo) {
                         return false;
                     }
                     int how = e.evict(n, b, protectAbove, withPosts);
@@ -292,8 +296,18 @@ public final class Meter {
         logEviction(freed);
     }
 
-    private static int age(EntityMeter e, long b, int ages) {
-        return (int) Math.max(0, Math.min(ages - 1, b - e.lastBucket()));
+    /** Scores below this are entities with posts (40 count classes × 8 age classes). */
+    private static final int SCORES_WITH_POSTS = 40 * 8;
+
+    /** Higher is evicted first: see {@link #evictForRoom}. */
+    private int evictionScore(EntityMeter e, long b) {
+        long age = Math.max(0, Math.min(2L * n + 1, b - e.lastBucket()));
+        long count = e.sliding(n, b);
+        if (count <= 0) {
+            return SCORES_WITH_POSTS + (int) age;
+        }
+        int magnitude = Math.min(39, 64 - Long.numberOfLeadingZeros(count)); // 1 for 1 post, 17 for 100,000
+        return (39 - magnitude) * 8 + (int) Math.min(7, age * 4 / n);
     }
 
     /** At most one WARN a minute while the bound evicts or refuses entities. Under {@link #evictionLock}. */

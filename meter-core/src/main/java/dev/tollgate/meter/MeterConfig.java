@@ -35,7 +35,7 @@ public record MeterConfig(long threshold, Duration window, Duration bucket, long
 
     /**
      * The default bound: a quarter of the maximum heap ({@code Runtime.maxMemory()}) divided by
-     * {@link #BYTES_PER_ENTITY}; 1,048,576 entities per GiB of heap (262,144 per GiB of table).
+     * {@link #BYTES_PER_ENTITY}; 1,048,576 entities per GiB of heap (4,194,304 per GiB given to the table).
      */
     public static long defaultMaxEntities() {
         return Math.max(1024, (long) (Runtime.getRuntime().maxMemory() * DEFAULT_HEAP_SHARE) / BYTES_PER_ENTITY);
