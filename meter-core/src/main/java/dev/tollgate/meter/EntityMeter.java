@@ -415,7 +415,8 @@ final class EntityMeter {
         Object st = state;
         if (st instanceof long[] entries) {
             LightWindow.freeze(entries);
-            long count = LightWindow.count(entries, n, b);
+            // judged at the latest bucket held: a writer whose clock is ahead of ours counts too
+            long count = LightWindow.count(entries, n, Math.max(b, LightWindow.lastBucket(entries)));
             if (incident != null || count > protectAbove || (!withPosts && count > 0)) {
                 STATE.compareAndSet(this, entries, LightWindow.thaw(entries));
                 return KEPT;

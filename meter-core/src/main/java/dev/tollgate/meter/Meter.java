@@ -240,7 +240,7 @@ public final class Meter {
     }
 
     /**
-     * Evicts down to 31/32 of the bound (so one scan pays for many inserts), never a protected
+     * Evicts down to 15/16 of the bound (so one scan pays for many inserts), never a protected
      * entity (see {@link EntityMeter#evict}). Order: first every entity without posts in the
      * window, least recently active first; then entities with posts, fewest posts first (by
      * powers of two), least recently active first among equals. One lock-free pass counts the
@@ -249,7 +249,7 @@ public final class Meter {
      * if they did not free enough, those with posts. Called under {@link #evictionLock}.
      */
     private void evictForRoom(long b) {
-        long target = weight.get() - (capacity - Math.max(1, capacity / 32));
+        long target = weight.get() - (capacity - Math.max(1, capacity / 16));
         if (target <= 0) {
             return;
         }
