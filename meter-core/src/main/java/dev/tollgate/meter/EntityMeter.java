@@ -40,11 +40,14 @@ final class EntityMeter {
 
     /** The entity's id: the table compares it on a hash match. */
     final String id;
+    /** The table's hash of {@link #id}. */
+    final long hash;
     private volatile Object state = LightWindow.create();
     private volatile Object incident;
 
-    EntityMeter(String id) {
+    EntityMeter(String id, long hash) {
         this.id = id;
+        this.hash = hash;
     }
 
     /** An incident between its flag and its finalization. */

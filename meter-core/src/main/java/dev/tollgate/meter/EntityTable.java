@@ -3,7 +3,6 @@ package dev.tollgate.meter;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.SplittableRandom;
-import java.util.function.Function;
 
 /**
  * The entity table: entity id → {@link EntityMeter}, an open-addressing hash table with lock-free
@@ -11,17 +10,19 @@ import java.util.function.Function;
  *
  * <h2>Layout</h2>
  * {@link #SEGMENTS} segments, chosen by the high bits of a seeded 64-bit hash of the id; each holds
- * a {@link Slots}: an array of hashes and an array of entities, probed linearly from the low bits,
- * at most half full.
+ * a {@link Slots}: an array of entities, probed linearly from the low bits, at most half full.
+ * Each entity keeps its hash and its id, so a probe compares the hash it finds in the entity (which
+ * the record path reads anyway) and, on a match, the id: one array read per probe, no array of
+ * hashes beside it.
  * The entity keeps its own id, so a hash collision is resolved by comparing ids. The seed is drawn
  * per table, so nobody can choose ids that collide on purpose.
  *
  * <h2>Who writes, who reads, what publishes what</h2>
  * <ul>
  *   <li>Every change (insert, remove, rehash) runs under its segment's monitor. A slot goes
- *       empty → entity → {@link #tombstone} and never back: the hash is written before the entity,
- *       which is published by a release store; a reader that sees the entity (acquire load) sees
- *       its hash. Removal stores the tombstone; entities never move inside one {@code Slots}.</li>
+ *       empty → entity → {@link #tombstone} and never back: the entity (its final id and hash) is
+ *       published by a release store, read by an acquire load. Removal stores the tombstone;
+ *       entities never move inside one {@code Slots}.</li>
  *   <li>A rehash (when live plus tombstones pass half the slots) builds a new {@code Slots} with
  *       the live entities only and publishes it through the volatile {@link Segment#slots}; the
  *       old one is never written again. A reader still probing the old one finds every entity
@@ -41,7 +42,7 @@ final class EntityTable {
     private final long seed;
     private final Segment[] segments = new Segment[SEGMENTS];
     /** Marks a removed entity's slot; never returned. */
-    private final EntityMeter tombstone = new EntityMeter(null);
+    private final EntityMeter tombstone = new EntityMeter(null, 0);
 
     EntityTable(long seed) {
         this.seed = new SplittableRandom(seed).nextLong() | 1;
@@ -51,12 +52,10 @@ final class EntityTable {
     }
 
     static final class Slots {
-        final long[] hashes;
         final EntityMeter[] values;
         final int mask;
 
         Slots(int size) {
-            hashes = new long[size];
             values = new EntityMeter[size];
             mask = size - 1;
         }
@@ -101,7 +100,7 @@ final class EntityTable {
             if (v == null) {
                 return null;
             }
-            if (s.hashes[i] == h && v != tombstone && (v.id == id || v.id.equals(id))) {
+            if (v.hash == h && v != tombstone && (v.id == id || v.id.equals(id))) {
                 return v;
             }
             i = (i + 1) & s.mask;
@@ -116,7 +115,7 @@ final class EntityTable {
      * The entity of {@code id}, created by {@code create} if absent; {@code create} runs under the
      * segment's monitor and may return null (nothing is inserted then, and null is returned).
      */
-    EntityMeter getOrCreate(String id, long h, Function<String, EntityMeter> create) {
+    EntityMeter getOrCreate(String id, long h, Factory create) {
         Segment seg = segments[(int) (h >>> SEGMENT_SHIFT)];
         synchronized (seg) {
             Slots s = seg.slots;
@@ -126,12 +125,12 @@ final class EntityTable {
                 if (v == null) {
                     break;
                 }
-                if (s.hashes[i] == h && v != tombstone && v.id.equals(id)) {
+                if (v.hash == h && v != tombstone && v.id.equals(id)) {
                     return v;
                 }
                 i = (i + 1) & s.mask;
             }
-            EntityMeter e = create.apply(id);
+            EntityMeter e = create.create(id, h);
             if (e == null) {
                 return null;
             }
@@ -142,7 +141,6 @@ final class EntityTable {
                     i = (i + 1) & s.mask;
                 }
             }
-            s.hashes[i] = h;
             VALUES.setRelease(s.values, i, e);
             seg.used++;
             seg.live++;
@@ -150,9 +148,14 @@ final class EntityTable {
         }
     }
 
+    /** Makes the entity of an id and its hash. */
+    interface Factory {
+        EntityMeter create(String id, long hash);
+    }
+
     /** Removes {@code e} if it is the entity of its id. */
     boolean remove(EntityMeter e) {
-        long h = hash(e.id);
+        long h = e.hash;
         Segment seg = segments[(int) (h >>> SEGMENT_SHIFT)];
         synchronized (seg) {
             Slots s = seg.slots;
@@ -218,12 +221,10 @@ final class EntityTable {
             if (v == null || v == tombstone) {
                 continue;
             }
-            long h = old.hashes[k];
-            int i = (int) h & next.mask;
+            int i = (int) v.hash & next.mask;
             while (next.values[i] != null) {
                 i = (i + 1) & next.mask;
             }
-            next.hashes[i] = h;
             next.values[i] = v;
             count++;
         }

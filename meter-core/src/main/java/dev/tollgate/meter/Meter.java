@@ -192,9 +192,9 @@ public final class Meter {
         return entities.getOrCreate(id, h, this::create);
     }
 
-    private EntityMeter create(String id) {
+    private EntityMeter create(String id, long h) {
         weight.incrementAndGet();
-        return new EntityMeter(id);
+        return new EntityMeter(id, h);
     }
 
     /** Called by an entity that installed its full ring. */

@@ -41,7 +41,7 @@ class RetirementRaceTest {
             SplittableRandom rnd = new SplittableRandom(worker);
             for (int round = 0; round < rounds; round++) {
                 if (worker == 0) {
-                    EntityMeter e = new EntityMeter("x");
+                    EntityMeter e = new EntityMeter("x", 0);
                     e.record("x", meter, first, 0, 1, 1);
                     entity[0] = e;
                     phase.incrementAndGet(); // 2 * round + 1: go
