@@ -64,6 +64,8 @@ final class FullWindow {
 
     private final int n;
     private final int ringSize;
+    /** ⌈2^64 ÷ ringSize⌉: {@code x mod ringSize} is the high word of {@code (modMagic × x) × ringSize} for x below 2^32. */
+    private final long modMagic;
     private final long[] posts;
     private final long[] requests;
     @SuppressWarnings("unused") // accessed through SUM_WORD
@@ -73,6 +75,7 @@ final class FullWindow {
     FullWindow(int bucketsPerWindow, long openBucket) {
         this.n = bucketsPerWindow;
         this.ringSize = 2 * bucketsPerWindow;
+        this.modMagic = Long.divideUnsigned(-1L, ringSize) + 1;
         this.posts = new long[ringSize];
         this.requests = new long[ringSize];
         this.sumWord = packSum(openBucket - 1, 0);
@@ -336,7 +339,12 @@ final class FullWindow {
         return (long) SUM_WORD.getVolatile(this);
     }
 
-    private int index(long bucket) {
+    /** The slot of a bucket: {@code bucket mod ringSize}, by multiplication for buckets below 2^32 (no division on the record path). */
+    int index(long bucket) {
+        if ((bucket >>> 32) == 0) {
+            long low = modMagic * bucket;
+            return (int) (Math.multiplyHigh(low, ringSize) + ((low >> 63) & ringSize)); // the unsigned high word
+        }
         return (int) Math.floorMod(bucket, (long) ringSize);
     }
 

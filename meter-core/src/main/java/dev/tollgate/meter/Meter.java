@@ -81,6 +81,8 @@ public final class Meter {
     /** Flags so far per entity ever flagged, so that sequences go on after an entity expired. */
     private final ConcurrentHashMap<String, Integer> sequences = new ConcurrentHashMap<>();
     private final LongAdder lateRecords = new LongAdder();
+    /** The last bucket computed: a racy cache of immutable values (any thread may replace it). */
+    private BucketSpan currentBucket = new BucketSpan(0, 0, 0);
     /** Entities recorded since the last {@link #drainChanges}; null unless change tracking is on. */
     private volatile java.util.Set<String> changed;
     private volatile boolean restoring;
@@ -664,6 +666,16 @@ public final class Meter {
     }
 
     long relativeBucket(long millis) {
-        return Math.floorDiv(millis, bucketMillis) - baseBucket;
+        BucketSpan c = currentBucket;
+        if (millis >= c.startMillis && millis < c.endMillis) {
+            return c.bucket; // no division on the record path
+        }
+        long b = Math.floorDiv(millis, bucketMillis) - baseBucket;
+        currentBucket = new BucketSpan(millisOf(b), millisOf(b + 1), b);
+        return b;
+    }
+
+    /** A bucket and its time span; immutable, so a racy read sees a whole one. */
+    private record BucketSpan(long startMillis, long endMillis, long bucket) {
     }
 }
