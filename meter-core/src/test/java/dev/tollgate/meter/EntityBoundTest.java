@@ -11,6 +11,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /** Issue 10, item 4: the entity table stays within its bound and never drops what matters. */
 class EntityBoundTest {
@@ -209,5 +210,34 @@ class EntityBoundTest {
         assertThat(meter.evictedEntities()).isPositive();
         assertThat(meter.entityWeight()).isLessThanOrEqualTo(cap + cap / 64 + 16);
         assertThat(meter.lateRecords()).isZero();
+    }
+
+    @Test
+    void eviction_isLogged_atMostOnceAMinute_withCounts() {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(Meter.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines = new ch.qos.logback.core.read.ListAppender<>();
+        lines.start();
+        ch.qos.logback.classic.Level level = logger.getLevel();
+        logger.setLevel(ch.qos.logback.classic.Level.WARN);
+        logger.setAdditive(false);
+        logger.addAppender(lines);
+        try {
+            Meter meter = meter(1_000_000, 100);
+            for (int minute = 0; minute < 5; minute++) {
+                for (int i = 0; i < 1_000; i++) {
+                    meter.record("m" + minute + "-" + i, 1, 1); // about 30 evictions a minute
+                }
+                clock.advance(60_000);
+            }
+            List<String> warnings = lines.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+            assertThat(warnings).hasSize(5).allSatisfy(w -> assertThat(w).startsWith("entity table full: ").contains(" evicted "));
+            assertThat(warnings.get(4)).matches("entity table full: \\d+ entities evicted since the last message \\(\\d+ in all\\), "
+                    + "0 not tracked \\(0 since\\), \\d+ tracked, bound 100 \\(meter.maxEntities\\)");
+        } finally {
+            logger.detachAppender(lines);
+            logger.setAdditive(true);
+            logger.setLevel(level);
+        }
     }
 }
