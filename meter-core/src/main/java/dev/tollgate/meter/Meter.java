@@ -181,7 +181,6 @@ public final class Meter {
         }
     }
 
-
     /** The entity of {@code id}, created if absent and the bound allows; null if it cannot be tracked. */
     private EntityMeter insert(String id, long h, long b) {
         if (weight.get() >= capacity && !makeRoom(b)) {
