@@ -26,17 +26,18 @@ import org.slf4j.LoggerFactory;
  * <h2>Entity table</h2>
  * An {@link EntityTable} (open addressing, lock-free reads) with a bound of
  * {@link MeterConfig#maxEntities()} weight units: a compact entity weighs 1, one with a full
- * ring about 180 at the default window. Two ways out of it, both by retiring the entity first (a frozen
- * window that a late writer can detect, so no count is lost or counted twice) and only then
- * removing it, under the table segment's monitor:
+ * ring about 180 at the default window. Two ways out of it, both by retiring the entity first
+ * (a frozen window that a late writer detects, so no count is lost or counted twice; the one
+ * limit is in {@link FullWindow#retire}) and only then removing it, under the table segment's
+ * monitor:
  * <ul>
  *   <li><b>Expiry</b> ({@link #tick}, once per bucket): an entity goes when nothing of it can
  *       matter any more (its window, its open incident and the 24h after its last damage period
  *       are all in the past); see {@link EntityMeter#expiresAfterBucket}.</li>
  *   <li><b>Eviction</b> (when the bound is reached, see {@link #evictForRoom}): never an entity
  *       with an incident or a count above {@link MeterConfig#evictionProtectShare()} of the
- *       threshold; entities without posts in the window first, then those with posts, least
- *       recently active first. If nothing can be evicted, a new entity is not tracked (counted in
+ *       threshold; entities without posts in the window first, then those with posts, fewest
+ *       posts first. If nothing can be evicted, a new entity is not tracked (counted in
  *       {@link #untrackedRecords()}); tracked ones are never dropped for it.</li>
  * </ul>
  * Eviction and expiry run under {@link #evictionLock} (one at a time); the record path takes no
@@ -113,7 +114,8 @@ public final class Meter {
      * {@code nowMillis}.
      *
      * @return the entity's sliding 24h post count after this record; -2 if the time is older than
-     *         the window (nothing is counted; see {@link #lateRecords()})
+     *         the window (nothing is counted; see {@link #lateRecords()}); {@link #RESULT_UNTRACKED}
+     *         if the entity is new and the table is full of entities that may not be evicted
      */
     public long record(String entity, long posts, long requests, long nowMillis) {
         if (posts < 0 || requests < 0) {
