@@ -44,6 +44,8 @@ final class EntityMeter {
     final long hash;
     private volatile Object state = LightWindow.create();
     private volatile Object incident;
+    /** Set by a record while change tracking is on, cleared by the drain that reads the entity (see {@link Meter#drainChanges}). */
+    volatile boolean changed;
 
     EntityMeter(String id, long hash) {
         this.id = id;

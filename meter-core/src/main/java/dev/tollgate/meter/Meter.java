@@ -175,8 +175,12 @@ public final class Meter {
                 lateRecords.increment();
             } else {
                 java.util.Set<String> c = changed;
-                if (c != null && !c.contains(entity)) {
-                    c.add(entity); // after the record: a drain that misses this record finds the entity again
+                if (c != null && !e.changed) {
+                    // after the record: a drain clears the mark before it reads, so a mark seen
+                    // set means the drain still to come reads this record; else the entity goes
+                    // back in the set (the entity's mark spares a set lookup on every record)
+                    e.changed = true;
+                    c.add(entity);
                 }
             }
             return r;
@@ -467,6 +471,7 @@ public final class Meter {
             it.remove(); // before reading: a record after this read puts the entity back
             EntityMeter e = peek(id);
             if (e != null) {
+                e.changed = false; // before reading, as above
                 e.forEachBucket(from, to, (x, p, r) -> sink.bucket(id, millisOf(x), p, r));
                 count++;
             }
@@ -517,6 +522,7 @@ public final class Meter {
         }
         if (changed != null) {
             changed.clear();
+            entities.forEach((id, e) -> e.changed = false);
         }
     }
 
