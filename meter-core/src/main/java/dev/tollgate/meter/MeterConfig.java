@@ -20,7 +20,7 @@ import java.util.Objects;
 public record MeterConfig(long threshold, Duration window, Duration bucket, long maxEntities, double evictionProtectShare) {
 
     /**
-     * Heap per tracked compact entity that the default bound assumes (measured: about 180 bytes
+     * Heap per tracked compact entity that the default bound assumes (measured: 185 bytes
      * with its id, see the README, P5), rounded up to the P5 target.
      */
     public static final int BYTES_PER_ENTITY = 256;
