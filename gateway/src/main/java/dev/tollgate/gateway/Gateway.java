@@ -192,6 +192,12 @@ public final class Gateway implements AutoCloseable {
             this.admin = new AdminServer(token, metrics, meter, directory, seen, readiness, ledger, options.clock(), transport,
                     writer::periodOf);
             metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
+            metrics.gauge("tollgate_entity_table_capacity", "Bound on the entity table in compact-entity units (meter.maxEntities)",
+                    meter::entityCapacity);
+            metrics.gauge("tollgate_entity_table_used", "Entity table units in use (a full ring counts as its bytes / 256)", meter::entityWeight);
+            metrics.counter("tollgate_entities_evicted_total", "Entities evicted to keep the table within its bound", meter::evictedEntities);
+            metrics.counter("tollgate_records_untracked_total",
+                    "Records not counted: their entity was new and the table full of protected entities", meter::untrackedRecords);
             metrics.counter("tollgate_flags_total", "Flags raised: entities that crossed the threshold", meter::flagCount);
             metrics.gauge("tollgate_open_incidents", "Incidents whose damage period is still provisional", meter::openIncidentCount);
             metrics.counter("tollgate_late_records_total", "Records for buckets already out of the window", meter::lateRecords);

@@ -38,10 +38,19 @@ final class EntityMeter {
         }
     }
 
+    /** The entity's id: the table compares it on a hash match. */
+    final String id;
+    /** The table's hash of {@link #id}. */
+    final long hash;
     private volatile Object state = LightWindow.create();
     private volatile Object incident;
-    /** The expiry horizon as of the table's last refresh; racy by design (a hint). */
-    long refreshedHorizon = Long.MIN_VALUE;
+    /** Set by a record while change tracking is on, cleared by the drain that reads the entity (see {@link Meter#drainChanges}). */
+    volatile boolean changed;
+
+    EntityMeter(String id, long hash) {
+        this.id = id;
+        this.hash = hash;
+    }
 
     /** An incident between its flag and its finalization. */
     record Open(long flagBucket, long flaggedAtMillis, long flagCount, int sequence, Closed previous) {
@@ -71,30 +80,39 @@ final class EntityMeter {
      */
     long record(String id, Meter meter, long b, long nowMillis, long posts, long requests) {
         int n = meter.bucketsPerWindow();
+        // true once this record's posts are in the compact entries: from then on it is only
+        // promoted, never recorded again. A retirement that found it there put back a thawed copy
+        // holding it, which the failed promotion must promote in turn (issue 10: counted twice).
+        boolean landed = false;
         for (;;) {
             Object st = state;
             if (st instanceof long[] entries) {
-                long r = LightWindow.record(entries, n, b, posts, requests);
-                if (r == LightWindow.RESULT_FROZEN) {
+                if (!landed) {
+                    long r = LightWindow.record(entries, n, b, posts, requests);
+                    if (r == LightWindow.RESULT_FROZEN) {
+                        continue;
+                    }
+                    if (r == FullWindow.RESULT_LATE) {
+                        return r;
+                    }
+                    if (r >= 0 && r <= meter.promotionMark()) {
+                        return r;
+                    }
+                    landed = r >= 0; // else it did not fit: record again, on the ring
+                }
+                FullWindow fw = promote(meter, entries, n, b);
+                if (fw == null || !landed) {
                     continue;
-                }
-                if (r == FullWindow.RESULT_LATE) {
-                    return r;
-                }
-                if (r >= 0 && r <= meter.promotionMark()) {
-                    return r;
-                }
-                FullWindow fw = promote(entries, n, b);
-                if (fw == null) {
-                    continue;
-                }
-                if (r < 0) {
-                    continue; // did not fit: record again, on the ring
                 }
                 return checkFlag(id, meter, fw, b, nowMillis, fw.count(b));
             }
             if (!(st instanceof FullWindow fw)) {
+                // retired: its counts, this record's included, left the table with it
                 return FullWindow.RESULT_RETIRED;
+            }
+            if (landed) {
+                // another thread promoted the entries that hold this record
+                return checkFlag(id, meter, fw, b, nowMillis, fw.count(b));
             }
             if (finalizeIfDue(id, meter, fw, nowMillis)) {
                 // the posts after the period are counted at once: flag now if they already exceed
@@ -109,10 +127,11 @@ final class EntityMeter {
     }
 
     /** Freezes the light entries and installs the full ring; null if the entity was retired. */
-    private FullWindow promote(long[] entries, int n, long b) {
+    private FullWindow promote(Meter meter, long[] entries, int n, long b) {
         LightWindow.freeze(entries);
         FullWindow fw = LightWindow.promote(entries, n, Math.max(b, LightWindow.lastBucket(entries)));
         if (STATE.compareAndSet(this, entries, fw)) {
+            meter.promoted();
             return fw;
         }
         Object now = state;
@@ -349,30 +368,103 @@ final class EntityMeter {
         return horizon;
     }
 
+    /** Result of {@link #retireIfIdle} and {@link #evict}: the entity stays. */
+    static final int KEPT = 0;
+    /** Result: a compact entity was retired. */
+    static final int RETIRED_COMPACT = 1;
+    /** Result: an entity with a full ring was retired. */
+    static final int RETIRED_FULL = 2;
+
     /**
      * Retires the entity if nothing of it can matter at bucket {@code b} any more; otherwise
-     * leaves it intact and returns false (the table then keeps it).
+     * leaves it intact. Called under the table segment's monitor, which then removes it.
+     *
+     * @return {@link #KEPT}, {@link #RETIRED_COMPACT} or {@link #RETIRED_FULL}
      */
-    boolean retireIfIdle(int n, long b) {
+    int retireIfIdle(int n, long b) {
         if (expiresAfterBucket(n) >= b) {
-            return false;
+            return KEPT;
         }
         Object st = state;
         if (st instanceof long[] entries) {
             LightWindow.freeze(entries);
             if (LightWindow.lastBucket(entries) + n >= b) {
                 STATE.compareAndSet(this, entries, LightWindow.thaw(entries));
-                return false;
+                return KEPT;
             }
-            return STATE.compareAndSet(this, entries, RETIRED) || state == RETIRED;
+            return STATE.compareAndSet(this, entries, RETIRED) ? RETIRED_COMPACT : KEPT;
         }
         if (st instanceof FullWindow fw) {
             if (fw.retireIfIdle(b - n - 1)) {
                 state = RETIRED;
-                return true;
+                return RETIRED_FULL;
             }
-            return false;
+            return KEPT;
         }
-        return true;
+        return KEPT;
+    }
+
+    /**
+     * Evicts the entity to make room, unless it is protected: an incident (open, or the last final
+     * period still held), a sliding count above {@code protectAbove}, or — when
+     * {@code withPosts} is false — any post in the window. The compact form is frozen before it is
+     * judged, so a record that lands first is judged with it, and one that comes later finds the
+     * entity retired and looks it up again. Called under the table segment's monitor.
+     *
+     * @return {@link #KEPT}, {@link #RETIRED_COMPACT} or {@link #RETIRED_FULL}
+     */
+    int evict(int n, long b, long protectAbove, boolean withPosts) {
+        if (incident != null) {
+            return KEPT;
+        }
+        Object st = state;
+        if (st instanceof long[] entries) {
+            LightWindow.freeze(entries);
+            // judged at the latest bucket held: a writer whose clock is ahead of ours counts too
+            long count = LightWindow.count(entries, n, Math.max(b, LightWindow.lastBucket(entries)));
+            if (incident != null || count > protectAbove || (!withPosts && count > 0)) {
+                STATE.compareAndSet(this, entries, LightWindow.thaw(entries));
+                return KEPT;
+            }
+            return STATE.compareAndSet(this, entries, RETIRED) ? RETIRED_COMPACT : KEPT;
+        }
+        if (st instanceof FullWindow fw) {
+            long count = fw.count(b);
+            if (incident != null || count > protectAbove || (!withPosts && count > 0)) {
+                return KEPT;
+            }
+            if (fw.retire()) {
+                state = RETIRED;
+                return RETIRED_FULL;
+            }
+        }
+        return KEPT;
+    }
+
+    /** True if the entity is protected from eviction (see {@link #evict}); a racy view, for the scan. */
+    boolean protectedAt(int n, long b, long protectAbove) {
+        return incident != null || sliding(n, b) > protectAbove;
+    }
+
+    /** The sliding post count at {@code b} without touching incidents; 0 once retired. */
+    long sliding(int n, long b) {
+        Object st = state;
+        if (st instanceof long[] entries) {
+            return LightWindow.count(entries, n, b);
+        }
+        return st instanceof FullWindow fw ? fw.count(b) : 0;
+    }
+
+    /** The last bucket with anything counted, for eviction order; 0 once retired. */
+    long lastBucket() {
+        Object st = state;
+        if (st instanceof long[] entries) {
+            return LightWindow.lastBucket(entries);
+        }
+        return st instanceof FullWindow fw ? fw.lastActiveBucket() : 0;
+    }
+
+    boolean isFull() {
+        return state instanceof FullWindow;
     }
 }

@@ -64,6 +64,8 @@ final class FullWindow {
 
     private final int n;
     private final int ringSize;
+    /** ⌈2^64 ÷ ringSize⌉: {@code x mod ringSize} is the high word of {@code (modMagic × x) × ringSize} for x below 2^32. */
+    private final long modMagic;
     private final long[] posts;
     private final long[] requests;
     @SuppressWarnings("unused") // accessed through SUM_WORD
@@ -73,6 +75,7 @@ final class FullWindow {
     FullWindow(int bucketsPerWindow, long openBucket) {
         this.n = bucketsPerWindow;
         this.ringSize = 2 * bucketsPerWindow;
+        this.modMagic = Long.divideUnsigned(-1L, ringSize) + 1;
         this.posts = new long[ringSize];
         this.requests = new long[ringSize];
         this.sumWord = packSum(openBucket - 1, 0);
@@ -150,6 +153,9 @@ final class FullWindow {
             }
             if (!SLOTS.compareAndSet(posts, i, w, next)) {
                 continue;
+            }
+            if (sumWordVolatile() == RETIRED) {
+                return RESULT_RETIRED; // retired under us: the caller counts it again in the entity's successor
             }
             if (requestCount != 0) {
                 addRequests(b, requestCount);
@@ -309,6 +315,15 @@ final class FullWindow {
         return SUM_WORD.compareAndSet(this, sw, RETIRED);
     }
 
+    /**
+     * Retires the window now (eviction). A writer that lands in the open bucket afterwards sees
+     * the retirement and records again; one that landed before the call is dropped with the window.
+     */
+    boolean retire() {
+        long sw = sumWordVolatile();
+        return sw != RETIRED && SUM_WORD.compareAndSet(this, sw, RETIRED);
+    }
+
     /** The most recent bucket that holds anything (the open bucket if written, else the head). */
     long lastActiveBucket() {
         long sw = sumWordVolatile();
@@ -324,7 +339,12 @@ final class FullWindow {
         return (long) SUM_WORD.getVolatile(this);
     }
 
-    private int index(long bucket) {
+    /** The slot of a bucket: {@code bucket mod ringSize}, by multiplication for buckets below 2^32 (no division on the record path). */
+    int index(long bucket) {
+        if ((bucket >>> 32) == 0) {
+            long low = modMagic * bucket;
+            return (int) (Math.multiplyHigh(low, ringSize) + ((low >> 63) & ringSize)); // the unsigned high word
+        }
         return (int) Math.floorMod(bucket, (long) ringSize);
     }
 

@@ -1,9 +1,5 @@
 package dev.tollgate.meter;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
-import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.tollgate.meter.damages.DamagesTerms;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -12,8 +8,9 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,11 +24,24 @@ import org.slf4j.LoggerFactory;
  * that idle entities' incidents become final on time and expired entities leave the table.
  *
  * <h2>Entity table</h2>
- * A Caffeine cache without a size bound: an entity is never evicted for room, only when nothing
- * of it can matter any more (its window, its open incident and the 24h after its last damage
- * period are all in the past); see {@link EntityMeter#expiresAfterBucket}. Should the table ever
- * expire an entity that a concurrent record just revived, the entity is kept aside and comes back
- * on its next lookup, so no count is lost.
+ * An {@link EntityTable} (open addressing, lock-free reads) with a bound of
+ * {@link MeterConfig#maxEntities()} weight units: a compact entity weighs 1, one with a full
+ * ring about 180 at the default window. Two ways out of it, both by retiring the entity first
+ * (a frozen window that a late writer detects, so no count is lost or counted twice; the one
+ * limit is in {@link FullWindow#retire}) and only then removing it, under the table segment's
+ * monitor:
+ * <ul>
+ *   <li><b>Expiry</b> ({@link #tick}, once per bucket): an entity goes when nothing of it can
+ *       matter any more (its window, its open incident and the 24h after its last damage period
+ *       are all in the past); see {@link EntityMeter#expiresAfterBucket}.</li>
+ *   <li><b>Eviction</b> (when the bound is reached, see {@link #evictForRoom}): never an entity
+ *       with an incident or a count above {@link MeterConfig#evictionProtectShare()} of the
+ *       threshold; entities without posts in the window first, then those with posts, fewest
+ *       posts first. If nothing can be evicted, a new entity is not tracked (counted in
+ *       {@link #untrackedRecords()}); tracked ones are never dropped for it.</li>
+ * </ul>
+ * Eviction and expiry run under {@link #evictionLock} (one at a time); the record path takes no
+ * lock unless it creates an entity (the segment's monitor) or the table is full.
  */
 public final class Meter {
     private static final Logger log = LoggerFactory.getLogger(Meter.class);
@@ -43,13 +53,30 @@ public final class Meter {
     private final int n;
     private final long bucketMillis;
     private final long promotionMark;
-    /** Refresh an entity's table expiry when its horizon is less than this many buckets ahead. */
-    private final long refreshLead;
+    /** The bound on the table, in weight units (a compact entity is 1). */
+    private final long capacity;
+    /** Entities above this sliding count are never evicted. */
+    private final long protectAbove;
+    /** Weight of an entity with a full ring: its two rings of 2n words in units of {@link MeterConfig#BYTES_PER_ENTITY}. */
+    private final int fullWeight;
     /** Absolute bucket of relative bucket 0; relative buckets keep tags within 27 bits. */
     private final long baseBucket;
 
-    private final Cache<String, EntityMeter> entities;
-    private final ConcurrentHashMap<String, EntityMeter> revived = new ConcurrentHashMap<>();
+    private final EntityTable entities;
+    /** Weight units held: entities plus (fullWeight - 1) per full ring. */
+    private final AtomicLong weight = new AtomicLong();
+    /** One eviction or expiry sweep at a time. */
+    private final ReentrantLock evictionLock = new ReentrantLock();
+    /** No eviction attempt before this bucket: the last one found nothing to evict. */
+    private volatile long noRoomUntilBucket = Long.MIN_VALUE;
+    /** The bucket of the last expiry sweep; guarded by evictionLock. */
+    private long sweptBucket = Long.MIN_VALUE;
+    private final LongAdder evicted = new LongAdder();
+    private final LongAdder untracked = new LongAdder();
+    /** For the rate-limited log line; guarded by evictionLock. */
+    private long lastEvictionLogMillis = Long.MIN_VALUE;
+    private long evictedSinceLog;
+    private long untrackedAtLog;
     private final ConcurrentHashMap<String, EntityMeter> openIncidents = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Incident> finals = new ConcurrentLinkedQueue<>();
     /**
@@ -62,6 +89,8 @@ public final class Meter {
     /** Flags so far per entity ever flagged, so that sequences go on after an entity expired. */
     private final ConcurrentHashMap<String, Integer> sequences = new ConcurrentHashMap<>();
     private final LongAdder lateRecords = new LongAdder();
+    /** The last bucket computed: a racy cache of immutable values (any thread may replace it). */
+    private BucketSpan currentBucket = new BucketSpan(0, 0, 0);
     /** Entities recorded since the last {@link #drainChanges}; null unless change tracking is on. */
     private volatile java.util.Set<String> changed;
     private volatile boolean restoring;
@@ -75,13 +104,11 @@ public final class Meter {
         this.n = config.bucketsPerWindow();
         this.bucketMillis = config.bucketMillis();
         this.promotionMark = Math.max(1, config.threshold() / 4);
-        this.refreshLead = n / 2;
+        this.capacity = config.maxEntities();
+        this.fullWeight = (int) Math.max(2, (32L * n + MeterConfig.BYTES_PER_ENTITY) / MeterConfig.BYTES_PER_ENTITY);
+        this.protectAbove = (long) Math.floor(config.threshold() * config.evictionProtectShare());
         this.baseBucket = config.bucketOf(clock.millis()) - 4L * n;
-        this.entities = Caffeine.newBuilder()
-                .ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()))
-                .expireAfter(new EntityExpiry())
-                .evictionListener(this::onExpired)
-                .build();
+        this.entities = new EntityTable(System.nanoTime() ^ System.identityHashCode(this));
     }
 
     /** Records at the clock's current time. */
@@ -94,7 +121,8 @@ public final class Meter {
      * {@code nowMillis}.
      *
      * @return the entity's sliding 24h post count after this record; -2 if the time is older than
-     *         the window (nothing is counted; see {@link #lateRecords()})
+     *         the window (nothing is counted; see {@link #lateRecords()}); {@link #RESULT_UNTRACKED}
+     *         if the entity is new and the table is full of entities that may not be evicted
      */
     public long record(String entity, long posts, long requests, long nowMillis) {
         if (posts < 0 || requests < 0) {
@@ -105,49 +133,211 @@ public final class Meter {
             lateRecords.increment();
             return FullWindow.RESULT_LATE;
         }
+        return recordAt(entity, posts, requests, nowMillis, b, true);
+    }
+
+    /**
+     * Like {@link #record(String, long, long)}, but never creates an entity: for requests that
+     * bring no posts and were refused (an upstream 4xx/5xx), which must not let anyone fill the
+     * table with made-up keys. The request is counted if the entity is already tracked.
+     *
+     * @return as {@link #record(String, long, long, long)}, or {@link #RESULT_UNTRACKED} if the
+     *         entity is not tracked (nothing is counted)
+     */
+    public long recordIfPresent(String entity, long posts, long requests) {
+        long nowMillis = clock.millis();
+        if (posts < 0 || requests < 0) {
+            throw new IllegalArgumentException("posts: " + posts + ", requests: " + requests + " (expected: >= 0)");
+        }
+        long b = relativeBucket(nowMillis);
+        if (b < 1 || b > FullWindow.MAX_TAG - 2L * n) {
+            lateRecords.increment();
+            return FullWindow.RESULT_LATE;
+        }
+        return recordAt(entity, posts, requests, nowMillis, b, false);
+    }
+
+    /** Result of a record that was not counted because the entity is not tracked: the table is full of protected entities, or {@link #recordIfPresent}. */
+    public static final long RESULT_UNTRACKED = -5;
+
+    private long recordAt(String entity, long posts, long requests, long nowMillis, long b, boolean create) {
+        long h = entities.hash(entity);
         for (;;) {
-            EntityMeter e = lookup(entity);
+            EntityMeter e = entities.get(entity, h);
+            if (e == null) {
+                e = create ? insert(entity, h, b) : null;
+                if (e == null) {
+                    if (create) {
+                        untracked.increment();
+                    }
+                    return RESULT_UNTRACKED;
+                }
+            }
             long r = e.record(entity, this, b, nowMillis, posts, requests);
             if (r == FullWindow.RESULT_RETIRED) {
-                entities.asMap().remove(entity, e);
+                entities.remove(e); // usually done already by the sweep that retired it
                 continue;
-            }
-            if (b + refreshLead > e.refreshedHorizon) {
-                // Rarely (about once per half window of activity): let the table recompute the
-                // expiry. Between refreshes the table may expire an active entity early; the
-                // eviction listener then keeps it aside and it comes back on its next lookup.
-                e.refreshedHorizon = e.expiresAfterBucket(n);
-                entities.getIfPresent(entity);
             }
             if (r == FullWindow.RESULT_LATE) {
                 lateRecords.increment();
             } else {
                 java.util.Set<String> c = changed;
-                if (c != null && !c.contains(entity)) {
-                    c.add(entity); // after the record: a drain that misses this record finds the entity again
+                if (c != null && !e.changed) {
+                    // after the record: a drain clears the mark before it reads, so a mark seen
+                    // set means the drain still to come reads this record; else the entity goes
+                    // back in the set (the entity's mark spares a set lookup on every record)
+                    e.changed = true;
+                    c.add(entity);
                 }
             }
             return r;
         }
     }
 
-    private EntityMeter lookup(String entity) {
-        EntityMeter e = entities.policy().getIfPresentQuietly(entity);
-        return e != null ? e : entities.get(entity, this::create);
+    /** The entity of {@code id}, created if absent and the bound allows; null if it cannot be tracked. */
+    private EntityMeter insert(String id, long h, long b) {
+        if (weight.get() >= capacity && !makeRoom(b)) {
+            EntityMeter e = entities.get(id, h);
+            if (e != null) {
+                return e;
+            }
+            return null;
+        }
+        return entities.getOrCreate(id, h, this::create);
     }
 
-    private EntityMeter create(String entity) {
-        EntityMeter back = revived.remove(entity);
-        return back != null ? back : new EntityMeter();
+    private EntityMeter create(String id, long h) {
+        weight.incrementAndGet();
+        return new EntityMeter(id, h);
     }
 
-    private void onExpired(String entity, EntityMeter e, RemovalCause cause) {
-        if (entity == null || e == null || cause == RemovalCause.EXPLICIT || cause == RemovalCause.REPLACED) {
+    /** Called by an entity that installed its full ring. */
+    void promoted() {
+        weight.addAndGet(fullWeight - 1);
+    }
+
+    /** Weight units an entity gave back when it was retired. */
+    private void retired(int how) {
+        weight.addAndGet(how == EntityMeter.RETIRED_FULL ? -fullWeight : how == EntityMeter.RETIRED_COMPACT ? -1 : 0);
+    }
+
+    /**
+     * Frees room for one more entity: evicts a batch if this thread gets the eviction lock. While
+     * another thread evicts, lets the table run over the bound by a little slack rather than wait.
+     *
+     * @return true if there is room now
+     */
+    private boolean makeRoom(long b) {
+        long slack = Math.max(16, capacity / 64);
+        if (b < noRoomUntilBucket) {
+            return false; // the last attempt found nothing to evict: none before the next bucket
+        }
+        if (!evictionLock.tryLock()) {
+            if (weight.get() < capacity + slack) {
+                return true;
+            }
+            evictionLock.lock();
+        }
+        try {
+            if (weight.get() < capacity) {
+                return true;
+            }
+            evictForRoom(b);
+            if (weight.get() < capacity) {
+                return true;
+            }
+            noRoomUntilBucket = b + 1;
+            return false;
+        } finally {
+            evictionLock.unlock();
+        }
+    }
+
+    /**
+     * Evicts down to 15/16 of the bound (so one scan pays for many inserts), never a protected
+     * entity (see {@link EntityMeter#evict}). Order: first every entity without posts in the
+     * window, least recently active first; then entities with posts, fewest posts first (by
+     * powers of two), least recently active first among equals. One lock-free pass counts the
+     * candidates per {@link #evictionScore}; a second evicts, under each segment's monitor, those
+     * at or above the score that covers the target: first the entities without posts, then, only
+     * if they did not free enough, those with posts. Called under {@link #evictionLock}.
+     */
+    private void evictForRoom(long b) {
+        long target = weight.get() - (capacity - Math.max(1, capacity / 16));
+        if (target <= 0) {
             return;
         }
-        if (!e.retireIfIdle(n, relativeBucket(clock.millis()))) {
-            revived.put(entity, e);
+        long[] byScore = new long[SCORES_WITH_POSTS + 2 * n + 2];
+        entities.forEach((id, e) -> {
+            if (!e.protectedAt(n, b, protectAbove)) {
+                byScore[evictionScore(e, b)] += e.isFull() ? fullWeight : 1;
+            }
+        });
+        long freed = 0;
+        for (int pass = 0; pass < 2 && freed < target; pass++) {
+            boolean withPosts = pass == 1;
+            int lowest = withPosts ? 0 : SCORES_WITH_POSTS;
+            // the lowest score still evicted: walk down from the highest until the target is covered
+            int cut = withPosts ? SCORES_WITH_POSTS - 1 : byScore.length - 1;
+            long sum = byScore[cut];
+            while (cut > lowest && sum < target - freed) {
+                sum += byScore[--cut];
+            }
+            int from = cut;
+            int upTo = withPosts ? SCORES_WITH_POSTS - 1 : byScore.length - 1;
+            for (int seg = 0; seg < EntityTable.SEGMENTS && freed < target; seg++) {
+                long[] got = {0};
+                long left = target - freed;
+                evicted.add(entities.sweep(seg, e -> {
+                    if (got[0] >= left) {
+                        return false;
+                    }
+                    int score = evictionScore(e, b);
+                    if (score < from || score > upTo) {
+                        return false;
+                    }
+                    int how = e.evict(n, b, protectAbove, withPosts);
+                    if (how == EntityMeter.KEPT) {
+                        return false;
+                    }
+                    retired(how);
+                    got[0] += how == EntityMeter.RETIRED_FULL ? fullWeight : 1;
+                    return true;
+                }));
+                freed += got[0];
+            }
         }
+        logEviction(freed);
+    }
+
+    /** Scores below this are entities with posts (40 count classes × 8 age classes). */
+    private static final int SCORES_WITH_POSTS = 40 * 8;
+
+    /** Higher is evicted first: see {@link #evictForRoom}. */
+    private int evictionScore(EntityMeter e, long b) {
+        long age = Math.max(0, Math.min(2L * n + 1, b - e.lastBucket()));
+        long count = e.sliding(n, b);
+        if (count <= 0) {
+            return SCORES_WITH_POSTS + (int) age;
+        }
+        int magnitude = Math.min(39, 64 - Long.numberOfLeadingZeros(count)); // 1 for 1 post, 17 for 100,000
+        return (39 - magnitude) * 8 + (int) Math.min(7, age * 4 / n);
+    }
+
+    /** At most one WARN a minute while the bound evicts or refuses entities. Under {@link #evictionLock}. */
+    private void logEviction(long freed) {
+        evictedSinceLog += freed;
+        long now = clock.millis();
+        if (lastEvictionLogMillis != Long.MIN_VALUE && now - lastEvictionLogMillis < 60_000) {
+            return;
+        }
+        long refused = untracked.sum();
+        log.warn("entity table full: {} entities evicted since the last message ({} in all), {} not tracked ({} since), "
+                + "{} tracked, bound {} (meter.maxEntities)", evictedSinceLog, evicted.sum(), refused, refused - untrackedAtLog,
+                entities.size(), capacity);
+        lastEvictionLogMillis = now;
+        evictedSinceLog = 0;
+        untrackedAtLog = refused;
     }
 
     /**
@@ -158,14 +348,28 @@ public final class Meter {
         long now = clock.millis();
         long b = relativeBucket(now);
         openIncidents.forEach((id, e) -> e.tick(id, this, b, now));
-        entities.cleanUp();
-        // entities the table expired while still active go back in, with their expiry recomputed
-        revived.forEach((id, e) -> {
-            EntityMeter present = entities.asMap().putIfAbsent(id, e);
-            if (present == null || present == e) {
-                revived.remove(id, e);
+        evictionLock.lock();
+        try {
+            if (b != sweptBucket) {
+                sweptBucket = b;
+                for (int seg = 0; seg < EntityTable.SEGMENTS; seg++) {
+                    entities.sweep(seg, e -> {
+                        int how = e.retireIfIdle(n, b);
+                        retired(how);
+                        return how != EntityMeter.KEPT;
+                    });
+                }
+                noRoomUntilBucket = Long.MIN_VALUE;
             }
-        });
+            if (weight.get() > capacity - Math.max(1, capacity / 64) && b >= noRoomUntilBucket) {
+                evictForRoom(b); // keep room ahead of new entities, off the request path
+                if (weight.get() >= capacity) {
+                    noRoomUntilBucket = b + 1;
+                }
+            }
+        } finally {
+            evictionLock.unlock();
+        }
     }
 
     /** The entity's sliding 24h post count now. */
@@ -220,7 +424,10 @@ public final class Meter {
     }
 
     private boolean visiblyFlagged(String entity, EntityMeter e) {
-        return (e.hasOpenIncident() && !unpublishedFlags.containsKey(entity)) || unpublishedFinals.containsKey(entity);
+        // openIncidents is set after unpublishedFlags (see flagged): an entity found there and not unpublished is durable;
+        // hasOpenIncident alone turns true before the flag reaches the listener, so it cannot tell
+        return (e.hasOpenIncident() && openIncidents.get(entity) == e && !unpublishedFlags.containsKey(entity))
+                || unpublishedFinals.containsKey(entity);
     }
 
     /** True while the entity is held in the compact form. */
@@ -256,7 +463,7 @@ public final class Meter {
         long now = clock.millis();
         long b = relativeBucket(now);
         List<EntityCount> counts = new ArrayList<>();
-        entities.asMap().forEach((id, e) -> {
+        entities.forEach((id, e) -> {
             long posts = e.posts(id, this, b, now);
             if (posts > 0) {
                 counts.add(new EntityCount(id, posts, e.requests(this, b), visiblyFlagged(id, e)));
@@ -298,6 +505,7 @@ public final class Meter {
             it.remove(); // before reading: a record after this read puts the entity back
             EntityMeter e = peek(id);
             if (e != null) {
+                e.changed = false; // before reading, as above
                 e.forEachBucket(from, to, (x, p, r) -> sink.bucket(id, millisOf(x), p, r));
                 count++;
             }
@@ -309,8 +517,7 @@ public final class Meter {
     public void forEachBucket(BucketConsumer sink) {
         long to = relativeBucket(clock.millis());
         long from = to - 2L * n + 1;
-        entities.asMap().forEach((id, e) -> e.forEachBucket(from, to, (x, p, r) -> sink.bucket(id, millisOf(x), p, r)));
-        revived.forEach((id, e) -> e.forEachBucket(from, to, (x, p, r) -> sink.bucket(id, millisOf(x), p, r)));
+        entities.forEach((id, e) -> e.forEachBucket(from, to, (x, p, r) -> sink.bucket(id, millisOf(x), p, r)));
     }
 
     /** What a restart restores of one entity's incidents, from the ledger. */
@@ -335,15 +542,13 @@ public final class Meter {
                 }
             }));
             for (RestoredIncidents ri : incidents) {
-                EntityMeter e = lookup(ri.entity());
+                EntityMeter e = entities.getOrCreate(ri.entity(), entities.hash(ri.entity()), this::create);
                 e.restoreIncident(relativeBucket(ri.lastFinalStartMillis()), ri.lastFinalSequence(), relativeBucket(ri.openFlaggedAtMillis()),
                         ri.openFlaggedAtMillis(), ri.openFlagCount(), ri.openSequence(), n);
                 sequences.merge(ri.entity(), Math.max(ri.lastFinalSequence(), ri.openSequence()), Math::max);
                 if (ri.openSequence() > 0) {
                     openIncidents.put(ri.entity(), e);
                 }
-                e.refreshedHorizon = Long.MIN_VALUE;
-                entities.getIfPresent(ri.entity());
             }
             finals.addAll(finalIncidents);
         } finally {
@@ -351,6 +556,7 @@ public final class Meter {
         }
         if (changed != null) {
             changed.clear();
+            entities.forEach((id, e) -> e.changed = false);
         }
     }
 
@@ -395,7 +601,27 @@ public final class Meter {
     }
 
     public int entityCount() {
-        return (int) entities.estimatedSize();
+        return entities.size();
+    }
+
+    /** The bound on tracked entities, in weight units ({@link MeterConfig#maxEntities()}). */
+    public long entityCapacity() {
+        return capacity;
+    }
+
+    /** Weight units held now: compact entities count 1, entities with a full ring about 180 at the default window. */
+    public long entityWeight() {
+        return weight.get();
+    }
+
+    /** Entities evicted for room since start. */
+    public long evictedEntities() {
+        return evicted.sum();
+    }
+
+    /** Records not counted because their new entity could not be tracked (the table full of protected entities). */
+    public long untrackedRecords() {
+        return untracked.sum();
     }
 
     public long lateRecords() {
@@ -422,13 +648,7 @@ public final class Meter {
     }
 
     private EntityMeter peek(String entity) {
-        EntityMeter e = entities.policy().getIfPresentQuietly(entity);
-        if (e == null) {
-            // expired by the table but perhaps still active: let the eviction listener decide
-            entities.cleanUp();
-            e = revived.get(entity);
-        }
-        return e;
+        return entities.get(entity);
     }
 
     // ---- called by EntityMeter ------------------------------------------------------------
@@ -437,7 +657,6 @@ public final class Meter {
         sequences.merge(entity, incident.sequence(), Math::max);
         unpublishedFlags.put(entity, incident); // hidden until the listener (the ledger) says it is durable
         openIncidents.put(entity, e);
-        entities.getIfPresent(entity); // the open incident extends the entity's expiry
         tell(() -> listener.onFlag(incident, () -> flagVisible(entity, incident)), incident);
     }
 
@@ -451,7 +670,6 @@ public final class Meter {
     void finalized(String entity, EntityMeter e, Incident incident) {
         unpublishedFinals.put(entity, incident);
         openIncidents.remove(entity, e);
-        entities.getIfPresent(entity); // the entity may now expire in its own time
         tell(() -> listener.onFinal(incident, () -> finalVisible(entity, incident)), incident);
     }
 
@@ -510,35 +728,16 @@ public final class Meter {
     }
 
     long relativeBucket(long millis) {
-        return Math.floorDiv(millis, bucketMillis) - baseBucket;
+        BucketSpan c = currentBucket;
+        if (millis >= c.startMillis && millis < c.endMillis) {
+            return c.bucket; // no division on the record path
+        }
+        long b = Math.floorDiv(millis, bucketMillis) - baseBucket;
+        currentBucket = new BucketSpan(millisOf(b), millisOf(b + 1), b);
+        return b;
     }
 
-    private final class EntityExpiry implements Expiry<String, EntityMeter> {
-        @Override
-        public long expireAfterCreate(String key, EntityMeter value, long currentTime) {
-            return nanosLeft(value, currentTime);
-        }
-
-        @Override
-        public long expireAfterUpdate(String key, EntityMeter value, long currentTime, long currentDuration) {
-            return nanosLeft(value, currentTime);
-        }
-
-        @Override
-        public long expireAfterRead(String key, EntityMeter value, long currentTime, long currentDuration) {
-            return nanosLeft(value, currentTime);
-        }
-
-        private long nanosLeft(EntityMeter e, long currentNanos) {
-            long after = e.expiresAfterBucket(n);
-            if (after == Long.MIN_VALUE) {
-                return 0;
-            }
-            if (after == Long.MAX_VALUE) {
-                return Long.MAX_VALUE;
-            }
-            long expiresAtMillis = millisOf(Math.max(after, relativeBucket(TimeUnit.NANOSECONDS.toMillis(currentNanos))) + 2);
-            return TimeUnit.MILLISECONDS.toNanos(expiresAtMillis) - currentNanos;
-        }
+    /** A bucket and its time span; immutable, so a racy read sees a whole one. */
+    private record BucketSpan(long startMillis, long endMillis, long bucket) {
     }
 }

@@ -65,4 +65,42 @@ class MeterVisibilityTest {
         assertThat(meter.openIncidentCount()).isZero();
         assertThat(threads).containsExactly(Thread.currentThread().getName());
     }
+
+    /**
+     * The crossing record and a reader on another thread: between the record's winning CAS and the
+     * listener hearing of the flag, the reader must not see the entity flagged (the listener here
+     * never confirms, so any {@code true} is a flag shown before it was durable).
+     */
+    @Test
+    void flagged_isNeverTrueBeforeTheListenerConfirms_underRealThreads() throws Exception {
+        for (int round = 0; round < 2_000; round++) {
+            ManualClock clock = new ManualClock(T0);
+            Meter meter = new Meter(MeterConfig.defaults(), DamagesTerms.standard(), clock, new MeterListener() {
+                @Override
+                public void onFlag(Incident incident, Runnable visible) {
+                    // never durable
+                }
+
+                @Override
+                public void onFinal(Incident incident, Runnable visible) {
+                }
+            });
+            meter.record("a", 999_999, 1);
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicBoolean seen = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread reader = new Thread(() -> {
+                while (!done.get()) {
+                    if (meter.flagged("a")) {
+                        seen.set(true);
+                    }
+                }
+            });
+            reader.start();
+            meter.record("a", 2, 1);
+            done.set(true);
+            reader.join();
+            assertThat(seen.get()).as("round %d: flagged before the listener confirmed", round).isFalse();
+            assertThat(meter.flagPending("a")).isTrue();
+        }
+    }
 }

@@ -88,9 +88,11 @@ public final class ConfigLoader {
                 m.integer("threshold", 1_000_000L),
                 m.duration("window", Duration.ofHours(24)),
                 m.duration("bucket", Duration.ofMinutes(1)),
-                GatewayConfig.Mode.of(m.string("mode", "meter")));
+                GatewayConfig.Mode.of(m.string("mode", "meter")),
+                m.integer("maxEntities", 0L),
+                m.decimal("evictionProtectShare", java.math.BigDecimal.valueOf(dev.tollgate.meter.MeterConfig.DEFAULT_PROTECT_SHARE)).doubleValue());
         m.finish();
-        meter.meterConfig(); // validates threshold, window and bucket
+        meter.meterConfig(); // validates threshold, window, bucket, maxEntities and evictionProtectShare
 
         ConfigNode c = root.section("counting");
         GatewayConfig.Counting counting = new GatewayConfig.Counting(c.string("postCountHeader", "X-Post-Count"), c.bool("json", true),

@@ -36,6 +36,8 @@ public record ConfigRecord(ObjectNode settings, String version) {
         m.put("window", Durations.format(c.meter().window()));
         m.put("bucket", Durations.format(c.meter().bucket()));
         m.put("mode", c.meter().mode().configName());
+        m.put("maxEntities", c.meter().maxEntities());
+        m.put("evictionProtectShare", java.math.BigDecimal.valueOf(c.meter().evictionProtectShare()).stripTrailingZeros());
         ObjectNode n = s.putObject("counting");
         n.put("postCountHeader", c.counting().postCountHeader());
         n.put("json", c.counting().json());

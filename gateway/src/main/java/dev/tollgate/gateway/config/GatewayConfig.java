@@ -76,9 +76,14 @@ public record GatewayConfig(
         }
     }
 
-    public record Meter(long threshold, Duration window, Duration bucket, Mode mode) {
+    /** {@code maxEntities}: the entity table's bound (0 = sized from the heap); {@code evictionProtectShare}: see {@link MeterConfig}. */
+    public record Meter(long threshold, Duration window, Duration bucket, Mode mode, long maxEntities, double evictionProtectShare) {
+        public Meter(long threshold, Duration window, Duration bucket, Mode mode) {
+            this(threshold, window, bucket, mode, 0, MeterConfig.DEFAULT_PROTECT_SHARE);
+        }
+
         public MeterConfig meterConfig() {
-            return new MeterConfig(threshold, window, bucket);
+            return new MeterConfig(threshold, window, bucket, maxEntities, evictionProtectShare);
         }
     }
 

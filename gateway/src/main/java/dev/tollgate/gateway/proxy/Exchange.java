@@ -411,7 +411,11 @@ final class Exchange {
         if (who == null) {
             return; // metering is off
         }
-        px.meter.record(who.entity(), posts, 1);
+        if (posts == 0 && (status < 200 || status >= 300)) {
+            px.meter.recordIfPresent(who.entity(), 0, 1); // a refusal without posts never mints an entity
+        } else {
+            px.meter.record(who.entity(), posts, 1);
+        }
         px.metrics.posts(posts);
         px.seen.note(who);
     }
