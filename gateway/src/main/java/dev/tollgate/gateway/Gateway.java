@@ -213,6 +213,9 @@ public final class Gateway implements AutoCloseable {
                     provisional::written);
             metrics.gaugeSeconds("tollgate_journal_last_flush_timestamp_seconds", "When the journal last had every count written (Unix time)",
                     () -> windows.lastFlushMillis() / 1000.0);
+            metrics.gaugeSeconds("tollgate_snapshot_last_timestamp_seconds",
+                    "When the last windows snapshot of this process was written (Unix time; 0 before the first, every 5 minutes)",
+                    () -> windows.lastSnapshotMillis() / 1000.0);
             metrics.gauge("tollgate_journal_failing", "1 while journal writes fail (a full disk) and counts wait in memory, else 0",
                     () -> windows.failing() ? 1 : 0);
             metrics.gauge("tollgate_journal_pending_entities", "Entities whose counts wait in memory for the journal to take them",

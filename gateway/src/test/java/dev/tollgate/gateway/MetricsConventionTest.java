@@ -34,7 +34,7 @@ class MetricsConventionTest {
             String m = f.admin("/metrics").body();
             assertThat(m).contains("jvm_memory_used_bytes{area=\"heap\"}", "jvm_gc_collection_seconds_count", "process_open_fds ",
                     "process_cpu_seconds_total ", "tollgate_open_connections ", "tollgate_build_info{java=\"",
-                    "tollgate_journal_last_flush_timestamp_seconds ", "# TYPE tollgate_request_duration_seconds histogram");
+                    "tollgate_journal_last_flush_timestamp_seconds ", "tollgate_snapshot_last_timestamp_seconds ", "# TYPE tollgate_request_duration_seconds histogram");
             assertThat(m).as("no milliseconds anywhere").doesNotContain("_millis");
         }
     }

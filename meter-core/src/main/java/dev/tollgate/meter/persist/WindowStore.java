@@ -79,6 +79,8 @@ public final class WindowStore implements AutoCloseable {
     private volatile int pendingEntities;
     private volatile long batches;
     private volatile long lastFlushMillis;
+    /** When the last snapshot was whole on disk (epoch milliseconds); 0 before the first one of this process. */
+    private volatile long lastSnapshotMillis;
 
     private WindowStore(Path dir, Meter meter, Clock clock, Disk disk) {
         this.dir = dir;
@@ -253,6 +255,7 @@ public final class WindowStore implements AutoCloseable {
         journal = fresh;
         journalGeneration = next;
         writeSnapshot(next);
+        lastSnapshotMillis = clock.millis();
     }
 
     private void writeSnapshot(long generation) throws IOException {
@@ -281,6 +284,11 @@ public final class WindowStore implements AutoCloseable {
     /** Journal batches written. */
     public long batches() {
         return batches;
+    }
+
+    /** When the last snapshot of this process was whole on disk (epoch milliseconds); 0 before the first. */
+    public long lastSnapshotMillis() {
+        return lastSnapshotMillis;
     }
 
     /** When the journal last had every drained count written (epoch milliseconds). */
