@@ -57,6 +57,9 @@ public final class GatewayMetrics {
         refusals = Counter.builder().name("tollgate_refusals_total")
                 .help("Connections and requests refused, by reason (head_timeout, max_connections, max_connections_per_client, ...)")
                 .labelNames("reason").register(registry);
+        for (String reason : new String[] {"head_timeout", "max_connections", "max_connections_per_client"}) {
+            refusals.labelValues(reason); // present at 0 from the start, as Prometheus prefers
+        }
         upstreamLatency = Histogram.builder().name("tollgate_upstream_latency_seconds")
                 .help("Time from sending a request upstream to its response head").classicOnly()
                 .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
