@@ -8,6 +8,7 @@
 #   benchmarks/e2e/run.sh                 # 3 rounds of 10 s per proxy, wrk -t1 -c64
 #   ROUNDS=5 DURATION=20s benchmarks/e2e/run.sh
 #   ONLY=p3 ROUNDS=1 DURATION=5s benchmarks/e2e/run.sh   # P3 and P3 gzip only (a reduced round)
+#   ONLY=accesslog benchmarks/e2e/run.sh                 # req/s with the access log on / off
 #
 # The upstream nginx compresses (gzip level 1) when a request asks for it, so P1, P2 and P3 run on
 # the plain page (wrk sends no Accept-Encoding; Tollgate forwards `identity`) and "P3 gzip" runs
@@ -23,7 +24,7 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
 ONLY=${ONLY:-all}
 BASE=${BASE_PORT:-18080}
-UP=$((BASE + 1)); NGX=$((BASE + 2)); TG=$((BASE + 3)); TGOFF=$((BASE + 4))
+UP=$((BASE + 1)); NGX=$((BASE + 2)); TG=$((BASE + 3)); TGOFF=$((BASE + 4)); TGNOLOG=$((BASE + 5))
 
 need() {
   if command -v "$1" >/dev/null 2>&1; then return; fi
@@ -87,19 +88,22 @@ CONF
 "$NGINX" -c "$WORK/upstream.conf" -p "$WORK"
 "$NGINX" -c "$WORK/proxy.conf" -p "$WORK"
 
-for mode in on off; do
-  port=$TG; [ "$mode" = off ] && port=$TGOFF
+# on: metering and the access log on (the defaults); off: a plain pass-through (P3); nolog: metering on, access log off
+for mode in on off nolog; do
+  port=$TG; [ "$mode" = off ] && port=$TGOFF; [ "$mode" = nolog ] && port=$TGNOLOG
   enabled=true; [ "$mode" = off ] && enabled=false
+  accesslog=true; [ "$mode" = nolog ] && accesslog=false
   cat > "$WORK/tollgate-$mode.yaml" <<CONF
 listen: 127.0.0.1:$port
 upstream: {url: 'http://127.0.0.1:$UP'}
 admin: {listen: '127.0.0.1:$((port + 100))'}
 dataDir: data-$mode
 counting: {enabled: $enabled}
+accessLog: {enabled: $accesslog}
 CONF
   java ${JAVA_OPTS:-} -jar "$JAR" serve --config "$WORK/tollgate-$mode.yaml" > "$WORK/tollgate-$mode.log" 2>&1 & PIDS+=($!)
 done
-wait_port "$NGX"; wait_port "$TG"; wait_port "$TGOFF"
+wait_port "$NGX"; wait_port "$TG"; wait_port "$TGOFF"; wait_port "$TGNOLOG"
 
 URL=/2/tweets/search/recent
 # every proxy must serve the page (200, its size), plain and gzipped: a benchmark of error pages measures nothing
@@ -147,7 +151,12 @@ compare() {
   printf "%s = median ratio: %s (CPU per request, off ÷ on: %s)\n\n" "$7" "$(printf '%s\n' "${ratios[@]}" | median)" \
     "$(printf '%s\n' "${cpus[@]}" | median)"
 }
-TG_PID=${PIDS[0]}; TGOFF_PID=${PIDS[1]}; NGX_PID=$(cat "$WORK/proxy.pid")
+TG_PID=${PIDS[0]}; TGOFF_PID=${PIDS[1]}; TGNOLOG_PID=${PIDS[2]}; NGX_PID=$(cat "$WORK/proxy.pid")
+if [ "$ONLY" = accesslog ]; then
+  echo "Access log: Tollgate with its access log on (the default) vs off, metering on in both"
+  compare "tollgate access log on" "$TG" "$TG_PID" "tollgate access log off" "$TGNOLOG" "$TGNOLOG_PID" "access log on / off (target >= 0.97)"
+  exit 0
+fi
 if [ "$ONLY" != p3 ]; then
 echo
 echo "P1: Tollgate (metering on) vs nginx proxy_pass, wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds"
