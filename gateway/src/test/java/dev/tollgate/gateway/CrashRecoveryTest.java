@@ -11,7 +11,6 @@ import dev.tollgate.meter.ledger.LedgerVerification;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -130,37 +129,16 @@ class CrashRecoveryTest {
     }
 
     private Process startGateway(String log) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), "dev.tollgate.gateway.cli.TollgateCommand", "serve",
-                "--config", dir.resolve("tollgate.yaml").toString());
-        pb.environment().put("TOLLGATE_ADMIN_TOKEN", TOKEN);
-        pb.redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile());
-        Process p = pb.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/readyz")).header("Authorization",
-                        "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return p;
-                }
-            } catch (IOException e) {
-                // not listening yet
-            }
-            if (!p.isAlive()) {
-                throw new AssertionError("the gateway exited: " + Files.readString(dir.resolve(log)));
-            }
-            Thread.onSpinWait();
-        }
-        throw new AssertionError("the gateway did not become ready: " + Files.readString(dir.resolve(log)));
+        return GatewayProcess.awaitReady(GatewayProcess.serve(dir.resolve("tollgate.yaml"), dir.resolve(log), TOKEN), adminApi(), dir.resolve(log));
     }
 
-    private long journalBatches() throws Exception {
-        for (String line : admin("/metrics").split("\n")) {
-            if (line.startsWith("tollgate_journal_batches_total ")) {
-                return (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1));
-            }
-        }
-        return 0;
+    private AdminClient adminApi() {
+        return new AdminClient(adminPort, TOKEN);
+    }
+
+
+    private long journalBatches() {
+        return adminApi().metric("tollgate_journal_batches_total");
     }
 
     private JsonNode incidents() throws Exception {
@@ -172,13 +150,10 @@ class CrashRecoveryTest {
     }
 
     private String admin(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + path)).header("Authorization", "Bearer " + TOKEN)
-                .build(), HttpResponse.BodyHandlers.ofString()).body();
+        return adminApi().get(path);
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return GatewayProcess.freePort();
     }
 }

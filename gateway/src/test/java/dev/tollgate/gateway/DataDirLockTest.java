@@ -159,8 +159,7 @@ class DataDirLockTest {
     }
 
     private int admin(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + path)).header("Authorization", "Bearer " + TOKEN)
-                .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        return new AdminClient(adminPort, TOKEN).status(path);
     }
 
     private static TreeMap<String, Long> files(Path data) throws IOException {
@@ -174,8 +173,6 @@ class DataDirLockTest {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return GatewayProcess.freePort();
     }
 }

@@ -33,14 +33,39 @@ final class GatewayProcess implements AutoCloseable {
 
     /** Starts {@code serve --config config} with the admin token set; does not wait for readiness. */
     static GatewayProcess launch(Path config, Path log, int adminPort) throws IOException {
-        // the production logging (to standard error, here the log file), not the tests' file logging
+        return new GatewayProcess(serve(config, log, TOKEN), log, adminPort);
+    }
+
+    /**
+     * A {@code tollgate serve --config config [extra…]} process on the tests' class path, with the
+     * production logging (to its standard error, here {@code log}) and {@code token} as the admin token.
+     */
+    static Process serve(Path config, Path log, String token, String... extra) throws IOException {
         Path logging = Path.of("target", "classes", "logback.xml").toAbsolutePath();
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-Dlogback.configurationFile=" + logging, "-cp", System.getProperty("java.class.path"), "dev.tollgate.gateway.cli.TollgateCommand", "serve",
-                "--config", config.toString());
-        pb.environment().put("TOLLGATE_ADMIN_TOKEN", TOKEN);
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-Dlogback.configurationFile=" + logging, "-cp", System.getProperty("java.class.path"),
+                "dev.tollgate.gateway.cli.TollgateCommand", "serve", "--config", config.toString()));
+        cmd.addAll(java.util.List.of(extra));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("TOLLGATE_ADMIN_TOKEN", token);
         pb.redirectErrorStream(true).redirectOutput(log.toFile());
-        return new GatewayProcess(pb.start(), log, adminPort);
+        return pb.start();
+    }
+
+    /** Waits (at most 60 s) until {@code admin}'s {@code /readyz} says ready; fails with the log if the process exits or never is. */
+    static Process awaitReady(Process p, AdminClient admin, Path log) throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (admin.status("/readyz") != 200) {
+            if (!p.isAlive()) {
+                throw new AssertionError("the gateway exited: " + Files.readString(log));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the gateway did not become ready: " + Files.readString(log));
+            }
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+        return p;
     }
 
     /** Starts the gateway and waits (at most 30 s) until its {@code /readyz} says ready. */

@@ -12,7 +12,6 @@ import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -288,48 +287,20 @@ class JournalDiskFullTest {
     }
 
     private Process startGateway(String log) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), "dev.tollgate.gateway.cli.TollgateCommand", "serve",
-                "--config", dir.resolve("tollgate.yaml").toString());
-        pb.environment().put("TOLLGATE_ADMIN_TOKEN", TOKEN);
-        pb.redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile());
-        Process p = pb.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
-            if (readyzStatus() == 200) {
-                return p;
-            }
-            if (!p.isAlive()) {
-                throw new AssertionError("the gateway exited: " + Files.readString(dir.resolve(log)));
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("the gateway did not become ready: " + Files.readString(dir.resolve(log)));
+        return GatewayProcess.awaitReady(GatewayProcess.serve(dir.resolve("tollgate.yaml"), dir.resolve(log), TOKEN), adminApi(), dir.resolve(log));
     }
 
+    private AdminClient adminApi() {
+        return new AdminClient(adminPort, TOKEN);
+    }
+
+
     private int readyzStatus() {
-        try {
-            return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/readyz")).header("Authorization",
-                    "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException e) {
-            return -1; // not listening (yet)
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
-        }
+        return adminApi().status("/readyz");
     }
 
     private long metric(String name) {
-        try {
-            for (String line : admin("/metrics").split("\n")) {
-                if (line.startsWith(name + " ")) {
-                    return (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1));
-                }
-            }
-            return -1;
-        } catch (Exception e) {
-            return -1;
-        }
+        return adminApi().metric(name);
     }
 
     private int incidentCount() {
@@ -350,13 +321,10 @@ class JournalDiskFullTest {
     }
 
     private String admin(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + path)).header("Authorization", "Bearer " + TOKEN)
-                .build(), HttpResponse.BodyHandlers.ofString()).body();
+        return adminApi().get(path);
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return GatewayProcess.freePort();
     }
 }

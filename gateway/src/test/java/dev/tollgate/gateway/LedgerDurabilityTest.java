@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tollgate.gateway.upstream.PostApiServer;
 import dev.tollgate.meter.MeterListener;
+import dev.tollgate.meter.ledger.ControlledDisk;
 import dev.tollgate.meter.ledger.Ledger;
 import dev.tollgate.meter.ledger.LedgerRecord;
 import dev.tollgate.meter.ledger.LedgerVerification;
