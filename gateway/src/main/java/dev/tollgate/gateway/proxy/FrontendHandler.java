@@ -213,6 +213,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (chunked) {
             HttpUtil.setTransferEncodingChunked(req, true);
         }
+        if (!h.contains(HttpHeaderNames.HOST)) {
+            // an HTTP/1.0 request without Host goes on as HTTP/1.1, which requires one: the upstream's
+            h.set(HttpHeaderNames.HOST, px.config.upstream().url().getRawAuthority());
+        }
         ProxyHeaders.addForwarding(h, peer.getAddress().getHostAddress(), req.protocolVersion().text());
         req.setProtocolVersion(HttpVersion.HTTP_1_1);
         if (expectContinue && hasBody) {
@@ -245,7 +249,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     void readMore() {
-        if (!closing) {
+        if (!closing && !inputShut) { // (a read after the input's end fails on epoll)
             ctx.read();
         }
     }
