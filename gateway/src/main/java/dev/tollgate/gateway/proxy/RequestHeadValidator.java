@@ -1,7 +1,6 @@
 package dev.tollgate.gateway.proxy;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.util.ByteProcessor;
 
 /**
  * A byte-level check of a request head (RFC 9112 §2.2, §3, §5; RFC 9110 §5.1, §5.5) before
@@ -18,10 +17,11 @@ import io.netty.util.ByteProcessor;
  * <li>empty lines (CRLF) before the request line are skipped, as RFC 9112 §2.2 allows.</li>
  * </ul>
  * It is fed the bytes of a head as they arrive and keeps its place between calls; on the usual
- * path (a whole head in one read) it reads each byte once and allocates nothing. One per
+ * path (a whole head in one read) it reads each byte once, in tight loops over runs of ordinary
+ * bytes, and allocates nothing. One per
  * connection, used on that connection's event loop only; {@link #reset()} before each head.
  */
-public final class RequestHeadValidator implements ByteProcessor {
+public final class RequestHeadValidator {
     /** {@link #feed}: the head is not complete yet. */
     public static final int MORE = -1;
     /** {@link #feed}: the head is malformed ({@link #problem()}). */
@@ -47,6 +47,8 @@ public final class RequestHeadValidator implements ByteProcessor {
 
     /** tchar (RFC 9110 §5.6.2). */
     private static final boolean[] TCHAR = new boolean[256];
+    /** field-vchar, SP and HTAB (RFC 9110 §5.5). */
+    private static final boolean[] FIELD_VALUE = new boolean[256];
 
     static {
         for (char c = '0'; c <= '9'; c++) {
@@ -59,9 +61,15 @@ public final class RequestHeadValidator implements ByteProcessor {
         for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
             TCHAR[c] = true;
         }
+        for (int c = 0x20; c < 0x100; c++) {
+            FIELD_VALUE[c] = c != 0x7f;
+        }
+        FIELD_VALUE['\t'] = true;
     }
 
     private final int limit;
+    /** Where the bytes are copied to be checked, a piece at a time. */
+    private final byte[] chunk = new byte[256];
     private int state;
     /** Bytes of the head checked so far, from the reader index of the buffer it arrives in. */
     private int scanned;
@@ -95,9 +103,14 @@ public final class RequestHeadValidator implements ByteProcessor {
         }
         int from = buf.readerIndex() + scanned;
         int n = Math.min(buf.writerIndex() - from, limit - scanned);
-        if (n > 0) {
-            int stop = buf.forEachByte(from, n, this);
-            scanned = stop < 0 ? scanned + n : stop + 1 - buf.readerIndex();
+        while (n > 0 && state != DONE && state != FAILED) {
+            // a small copy, then tight loops over an array: no bounds or reference checks per byte
+            int len = Math.min(n, chunk.length);
+            buf.getBytes(from, chunk, 0, len);
+            int used = scan(chunk, len);
+            scanned += used;
+            from += used;
+            n -= used;
         }
         if (state == DONE) {
             return scanned;
@@ -106,6 +119,46 @@ public final class RequestHeadValidator implements ByteProcessor {
             return MALFORMED;
         }
         return scanned >= limit ? TOO_LONG : MORE;
+    }
+
+    /** Runs the state machine over {@code a[0..len)}; returns how many bytes it consumed (through the end of the head, or all). */
+    private int scan(byte[] a, int len) {
+        int i = 0;
+        while (i < len) {
+            switch (state) {
+                case METHOD:
+                    while (i < len && TCHAR[a[i] & 0xff]) {
+                        i++;
+                    }
+                    break;
+                case TARGET:
+                    while (i < len && a[i] > 0x20 && a[i] < 0x7f) {
+                        i++;
+                    }
+                    break;
+                case NAME:
+                    while (i < len && TCHAR[a[i] & 0xff]) {
+                        i++;
+                    }
+                    break;
+                case VALUE:
+                    while (i < len && FIELD_VALUE[a[i] & 0xff]) {
+                        i++;
+                    }
+                    break;
+                default:
+                    break;
+            }
+            if (i == len) {
+                break;
+            }
+            boolean more = process(a[i]);
+            i++;
+            if (!more) {
+                break;
+            }
+        }
+        return i;
     }
 
     /** Why the head was refused. */
@@ -118,8 +171,8 @@ public final class RequestHeadValidator implements ByteProcessor {
         return state <= VERSION;
     }
 
-    @Override
-    public boolean process(byte b) {
+    /** One step of the state machine; false when the head ended or was found malformed. */
+    private boolean process(byte b) {
         int c = b & 0xff;
         switch (state) {
             case START:
