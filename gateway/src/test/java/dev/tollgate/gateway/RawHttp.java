@@ -111,6 +111,11 @@ final class RawHttp implements AutoCloseable {
         }
     }
 
+    /** Shuts down the write side (TCP half-close): the server reads end of stream, the socket still reads. */
+    void halfClose() throws IOException {
+        socket.shutdownOutput();
+    }
+
     void readTimeout(int millis) throws IOException {
         socket.setSoTimeout(millis);
     }

@@ -45,6 +45,8 @@ final class ScriptedUpstream implements AutoCloseable {
     private final ServerSocket server;
     private final LinkedBlockingQueue<Action> script = new LinkedBlockingQueue<>();
     final List<Received> received = new CopyOnWriteArrayList<>();
+    /** Trailer field lines of chunked request bodies, as received. */
+    final List<String> trailers = new CopyOnWriteArrayList<>();
     private final Thread acceptor;
 
     ScriptedUpstream() throws IOException {
@@ -162,7 +164,7 @@ final class ScriptedUpstream implements AutoCloseable {
         return null;
     }
 
-    private static byte[] readBody(InputStream in, String head) throws IOException {
+    private byte[] readBody(InputStream in, String head) throws IOException {
         String lower = head.toLowerCase(Locale.ROOT);
         if (lower.contains("\r\ntransfer-encoding: chunked")) {
             ByteArrayOutputStream body = new ByteArrayOutputStream();
@@ -170,8 +172,8 @@ final class ScriptedUpstream implements AutoCloseable {
                 String sizeLine = readLine(in);
                 int size = Integer.parseInt(sizeLine.split(";")[0].trim(), 16);
                 if (size == 0) {
-                    while (!readLine(in).isEmpty()) {
-                        // trailers
+                    for (String t = readLine(in); !t.isEmpty(); t = readLine(in)) {
+                        trailers.add(t);
                     }
                     return body.toByteArray();
                 }

@@ -7,6 +7,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -18,6 +19,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
@@ -28,7 +30,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The client side of a connection: checks each request, resolves its entity, applies the
  * enforcement mode and hands it to an {@link Exchange}. One exchange at a time; requests the client
- * pipelines meanwhile wait in order. Runs on the connection's event loop only.
+ * pipelines meanwhile wait in order. A client that half-closes (shuts down its write side) after
+ * its requests gets all their responses, then the connection is closed. Trailer fields of a
+ * chunked request are dropped, never forwarded (RFC 9110 §6.5.1: they may not be merged into the
+ * header section). Runs on the connection's event loop only.
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
@@ -41,6 +46,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private Exchange current;
     private boolean http11 = true;
     private boolean closing;
+    /** The client shut down its write side: no more requests; close once those received are answered. */
+    private boolean inputShut;
     /** The gateway is stopping: finish the exchange under way, then close. */
     private boolean draining;
     /** The head number a deadline was set for, so that each head gets one. */
@@ -126,7 +133,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 if (msg instanceof HttpContent c && current == null) {
                     c.release(); // an invalid message the decoder produced as a full request
                 } else if (msg instanceof HttpContent c) {
-                    current.requestContent(c);
+                    current.requestContent(dropTrailers(c));
                 }
             }
         } else if (msg instanceof HttpContent c) {
@@ -142,6 +149,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 boolean answering = x.responseStarted();
                 x.requestBroken();
                 px.metrics.error(ErrorKind.BAD_REQUEST);
+                px.metrics.refused("malformed_body");
                 answered("rejected", 400);
                 if (answering) {
                     closeNow(); // a response is already on its way: cutting it is all that is left
@@ -149,7 +157,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 }
                 respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request body: " + (cause == null ? "unreadable" : cause.getMessage()), null);
             } else {
-                current.requestContent(c);
+                current.requestContent(dropTrailers(c));
             }
         } else {
             ReferenceCountUtil.release(msg);
@@ -165,6 +173,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         RequestChecks.Refusal refusal = RequestChecks.check(req, px.config.limits().maxHeaderCount());
         if (refusal != null) {
             px.metrics.error(ErrorKind.BAD_REQUEST);
+            px.metrics.refused(refusal.reason());
             answered("rejected", refusal.status().code());
             log.debug("refused {} {}: {}", req.method(), req.uri(), refusal.detail());
             respondAndClose(refusal.status(), refusal.detail(), null);
@@ -204,6 +213,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (chunked) {
             HttpUtil.setTransferEncodingChunked(req, true);
         }
+        if (!h.contains(HttpHeaderNames.HOST)) {
+            // an HTTP/1.0 request without Host goes on as HTTP/1.1, which requires one: the upstream's
+            h.set(HttpHeaderNames.HOST, px.config.upstream().url().getRawAuthority());
+        }
         ProxyHeaders.addForwarding(h, peer.getAddress().getHostAddress(), req.protocolVersion().text());
         req.setProtocolVersion(HttpVersion.HTTP_1_1);
         if (expectContinue && hasBody) {
@@ -236,7 +249,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     void readMore() {
-        if (!closing) {
+        if (!closing && !inputShut) { // (a read after the input's end fails on epoll)
             ctx.read();
         }
     }
@@ -253,6 +266,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 && !(current != null && (current.requestDone() || m instanceof HttpRequest))) {
             pipelined.poll();
             dispatch(m);
+        }
+        if (current == null && pipelined.isEmpty() && !closing && inputShut) {
+            closeNow(); // a half-closed client: everything it sent is answered
+            return;
         }
         if (current == null && pipelined.isEmpty() && !closing) {
             freeSinceNanos = ctx.executor().ticker().nanoTime();
@@ -362,6 +379,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            // the decoder has handed over every complete request already; the rest get answered first
+            inputShut = true;
+            if (current == null && pipelined.isEmpty() && !closing) {
+                closeNow(); // idle, or an unfinished head that can no longer be finished
+            }
+            return;
+        }
         if (evt instanceof IdleStateEvent) {
             if (current == null && decoder.hasPartialRequest()) {
                 px.metrics.error(ErrorKind.BAD_REQUEST);
@@ -382,6 +407,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("client connection {} failed: {}", ctx.channel(), cause.toString());
         ctx.close();
+    }
+
+    /** A request's trailer fields are not forwarded: the last chunk goes on without them. */
+    private static HttpContent dropTrailers(HttpContent c) {
+        if (c instanceof LastHttpContent last && !last.trailingHeaders().isEmpty()) {
+            last.trailingHeaders().clear();
+        }
+        return c;
     }
 
     private void releasePipelined() {

@@ -116,7 +116,9 @@ public final class ProxyServer {
     public static void configure(ServerBootstrap b) {
         b.option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.TCP_NODELAY, true);
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                // a client that shuts down its write side after its requests still gets the responses
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     }
 
     /** The pipeline of each accepted client connection. */

@@ -14,8 +14,8 @@ import java.util.List;
  * read two ways (RFC 9112 §6.3, §11.2) is refused: the request never reaches the upstream.
  */
 final class RequestChecks {
-    /** A refusal: the status and a sentence for the problem+json body. */
-    record Refusal(HttpResponseStatus status, String detail) {
+    /** A refusal: the status, a sentence for the problem+json body and a snake_case reason for the metric. */
+    record Refusal(HttpResponseStatus status, String detail, String reason) {
     }
 
     private RequestChecks() {
@@ -26,51 +26,112 @@ final class RequestChecks {
         if (req.decoderResult().isFailure()) {
             Throwable cause = req.decoderResult().cause();
             if (cause instanceof TooLongHttpLineException) {
-                return new Refusal(HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request line is too long");
+                return new Refusal(HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request line is too long", "uri_too_long");
             }
             if (cause instanceof TooLongHttpHeaderException) {
-                return new Refusal(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "the request headers are too large");
+                return new Refusal(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "the request headers are too large", "headers_too_large");
             }
-            return new Refusal(HttpResponseStatus.BAD_REQUEST, "malformed request: " + (cause == null ? "unreadable" : cause.getMessage()));
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "malformed request: " + (cause == null ? "unreadable" : cause.getMessage()),
+                    "malformed");
         }
         if (req.protocolVersion().majorVersion() != 1) {
-            return new Refusal(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "only HTTP/1.0 and HTTP/1.1 are served here");
+            return new Refusal(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "only HTTP/1.0 and HTTP/1.1 are served here", "version");
         }
         HttpHeaders h = req.headers();
         if (h.size() > maxHeaderCount) {
             return new Refusal(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                    "the request has " + h.size() + " header fields (at most " + maxHeaderCount + ")");
+                    "the request has " + h.size() + " header fields (at most " + maxHeaderCount + ")", "headers_too_large");
         }
         // most requests carry neither: no lists for them
         List<String> lengths = h.contains(HttpHeaderNames.CONTENT_LENGTH) ? h.getAll(HttpHeaderNames.CONTENT_LENGTH) : List.of();
         List<String> codings = h.contains(HttpHeaderNames.TRANSFER_ENCODING) ? h.getAll(HttpHeaderNames.TRANSFER_ENCODING) : List.of();
         if (!lengths.isEmpty() && !codings.isEmpty()) {
-            return new Refusal(HttpResponseStatus.BAD_REQUEST, "both Transfer-Encoding and Content-Length");
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "both Transfer-Encoding and Content-Length", "framing");
         }
         if (lengths.size() > 1 || (lengths.size() == 1 && !lengths.get(0).trim().matches("\\d{1,18}"))) {
-            return new Refusal(HttpResponseStatus.BAD_REQUEST, "Content-Length must appear once, as a number");
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "Content-Length must appear once, as a number", "framing");
         }
         if (codings.size() > 1 || (codings.size() == 1 && !codings.get(0).trim().equalsIgnoreCase("chunked"))) {
-            return new Refusal(HttpResponseStatus.BAD_REQUEST, "Transfer-Encoding must be exactly 'chunked'");
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "Transfer-Encoding must be exactly 'chunked'", "framing");
         }
         if (!codings.isEmpty() && req.protocolVersion().minorVersion() == 0) {
-            return new Refusal(HttpResponseStatus.BAD_REQUEST, "Transfer-Encoding in an HTTP/1.0 request");
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "Transfer-Encoding in an HTTP/1.0 request", "framing");
         }
         List<String> hosts = h.getAll(HttpHeaderNames.HOST);
         if (hosts.size() > 1 || (hosts.isEmpty() && req.protocolVersion().minorVersion() >= 1)) {
-            return new Refusal(HttpResponseStatus.BAD_REQUEST, "an HTTP/1.1 request needs exactly one Host header");
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "an HTTP/1.1 request needs exactly one Host header", "host");
+        }
+        if (hosts.size() == 1 && !validHost(hosts.get(0))) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "the Host header is not a valid host[:port]", "host");
         }
         if (req.method().equals(HttpMethod.CONNECT)) {
-            return new Refusal(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not served by a reverse proxy");
+            return new Refusal(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not served by a reverse proxy", "method");
         }
         String uri = req.uri();
         if (!uri.startsWith("/") && !(uri.equals("*") && req.method().equals(HttpMethod.OPTIONS))) {
-            return new Refusal(HttpResponseStatus.BAD_REQUEST, "the request target must be a path (origin form)");
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "the request target must be a path (origin form)", "target");
         }
         String expect = h.get(HttpHeaderNames.EXPECT);
         if (expect != null && !expect.trim().equalsIgnoreCase("100-continue")) {
-            return new Refusal(HttpResponseStatus.EXPECTATION_FAILED, "only 'Expect: 100-continue' is understood");
+            return new Refusal(HttpResponseStatus.EXPECTATION_FAILED, "only 'Expect: 100-continue' is understood", "expectation");
         }
         return null;
+    }
+
+    /**
+     * Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): a reg-name of unreserved,
+     * pct-encoded and sub-delims characters, an IP-literal in brackets, and a port of digits. An
+     * empty value is allowed (RFC 9112 §3.2, a target with no authority).
+     */
+    static boolean validHost(String host) {
+        int n = host.length();
+        int end = n;
+        int i = 0;
+        if (n > 0 && host.charAt(0) == '[') {
+            int close = host.indexOf(']');
+            if (close < 2) {
+                return false;
+            }
+            for (int k = 1; k < close; k++) {
+                char c = host.charAt(k);
+                if (!(isUnreserved(c) || isSubDelim(c) || c == ':')) {
+                    return false;
+                }
+            }
+            i = close + 1;
+            if (i < n && host.charAt(i) != ':') {
+                return false;
+            }
+            end = i;
+        } else {
+            int colon = host.lastIndexOf(':');
+            end = colon < 0 ? n : colon;
+            for (int k = 0; k < end; k++) {
+                char c = host.charAt(k);
+                if (c == '%') {
+                    if (k + 2 >= end || Character.digit(host.charAt(k + 1), 16) < 0 || Character.digit(host.charAt(k + 2), 16) < 0) {
+                        return false;
+                    }
+                    k += 2;
+                } else if (!(isUnreserved(c) || isSubDelim(c))) {
+                    return false;
+                }
+            }
+        }
+        for (int k = end + 1; k < n; k++) {
+            char c = host.charAt(k);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isUnreserved(char c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~';
+    }
+
+    private static boolean isSubDelim(char c) {
+        return "!$&'()*+,;=".indexOf(c) >= 0;
     }
 }

@@ -1,17 +1,28 @@
 package dev.tollgate.gateway.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.LastHttpContent;
-import java.util.List;
 import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import java.util.List;
 
 /**
  * Netty's request decoder, but a request with both {@code Transfer-Encoding: chunked} and
  * {@code Content-Length} is refused instead of repaired: that shape is how requests are smuggled
- * past a proxy (RFC 9112 §6.1), so it is answered 400 and never forwarded. It also tells when the
+ * past a proxy (RFC 9112 §6.1), so it is answered 400 and never forwarded. Each request head is
+ * first checked byte by byte by a {@link RequestHeadValidator} and only handed to Netty's parser
+ * once it is complete and well formed: what Netty would repair (obs-fold, control characters,
+ * tabs or several spaces in the request line, bare CR or LF) becomes an invalid request instead,
+ * refused with 400, and the rest of the connection's bytes are discarded. It also tells when the
  * head of the request in progress began, for the head deadline (a slow client sending one byte at
  * a time must not hold a connection for ever).
  */
@@ -24,9 +35,17 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     private long headStartNanos;
     /** Heads begun so far on this connection: tells a deadline which head it was set for. */
     private long heads;
+    private final RequestHeadValidator validator;
+    /** The head in progress was found well formed: Netty may parse it. */
+    private boolean headChecked;
+    /** A malformed request was produced: every later byte is discarded. */
+    private boolean refused;
 
     StrictRequestDecoder(HttpDecoderConfig config) {
         super(config);
+        // a head longer than this is refused with Netty's own limits' statuses (414, 431)
+        validator = new RequestHeadValidator(config.getMaxInitialLineLength() + config.getMaxHeaderSize() + 4);
+        validator.reset();
     }
 
     /** True if part of a request head has arrived but not yet the whole head: a client still (or too slowly) sending. */
@@ -46,18 +65,46 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+        if (refused) {
+            buffer.skipBytes(buffer.readableBytes());
+            return;
+        }
         if (!inMessage && !inHead && buffer.isReadable()) {
             inHead = true;
             heads++;
             headStartNanos = ctx.executor().ticker().nanoTime();
         }
+        if (!inMessage && !headChecked && buffer.isReadable()) {
+            int r = validator.feed(buffer);
+            if (r == RequestHeadValidator.MORE) {
+                return;
+            }
+            if (r < 0) {
+                Exception cause = r == RequestHeadValidator.MALFORMED ? new IllegalArgumentException(validator.problem())
+                        : validator.tooLongInRequestLine() ? new TooLongHttpLineException("the request line is too long")
+                        : new TooLongHttpHeaderException("the request head is too large");
+                refused = true;
+                buffer.skipBytes(buffer.readableBytes());
+                DefaultFullHttpRequest bad = new DefaultFullHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/bad-request", Unpooled.EMPTY_BUFFER);
+                bad.setDecoderResult(DecoderResult.failure(cause));
+                inHead = false;
+                out.add(bad);
+                return;
+            }
+            headChecked = true;
+        }
         int before = out.size();
         super.decode(ctx, buffer, out);
         for (int i = before; i < out.size(); i++) {
             Object o = out.get(i);
-            if (o instanceof HttpMessage) {
+            if (o instanceof HttpMessage m) {
                 inHead = false;
                 inMessage = true;
+                headChecked = false;
+                validator.reset();
+                if (m.decoderResult().isFailure()) {
+                    refused = true; // Netty discards what follows too; nothing after it is a request
+                }
             }
             if (o instanceof LastHttpContent) {
                 inMessage = false;
