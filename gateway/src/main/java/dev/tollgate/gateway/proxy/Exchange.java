@@ -14,16 +14,18 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.PrematureChannelClosureException;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
@@ -68,6 +70,11 @@ final class Exchange {
 
     private State state = State.CONNECTING;
     private Channel upstream;
+    private UpstreamResponseDecoder decoder;
+    /** The upstream's final response ended (its last part decoded); anything after it is extra. */
+    private boolean upstreamEnded;
+    /** The upstream sent something after its response: its connection is closed, never reused. */
+    private boolean upstreamDirty;
     private boolean reused;
     private int attempts;
     private boolean requestDone;
@@ -128,8 +135,10 @@ final class Exchange {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast("idle", new IdleStateHandler(up.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-                        ch.pipeline().addLast("http", new HttpClientCodec(px.upstreamDecoder, false, false));
-                        ch.pipeline().addLast("backend", new BackendHandler(pool));
+                        UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(px.upstreamDecoder);
+                        ch.pipeline().addLast("http-decoder", decoder);
+                        ch.pipeline().addLast("http-encoder", new HttpRequestEncoder());
+                        ch.pipeline().addLast("backend", new BackendHandler(pool, decoder, px.metrics));
                     }
                 })
                 .connect(up.host(), up.port())
@@ -150,7 +159,11 @@ final class Exchange {
     private void attach(Channel ch, boolean wasPooled) {
         upstream = ch;
         reused = wasPooled;
-        ch.pipeline().get(BackendHandler.class).exchange = this;
+        BackendHandler b = ch.pipeline().get(BackendHandler.class);
+        b.exchange = this;
+        decoder = b.decoder;
+        decoder.idle = false;
+        decoder.head = head;
         state = State.AWAITING_HEAD;
         sentNanos = System.nanoTime();
         ch.write(request).addListener(this::upstreamWrite);
@@ -176,6 +189,15 @@ final class Exchange {
         }
         if (state == State.DONE) {
             c.release();
+            return;
+        }
+        if (state == State.STREAMING) {
+            // the upstream answered before the request was complete: the rest of the body is not
+            // forwarded (both connections close after the response), only read and dropped
+            c.release();
+            if (!requestDone) {
+                front.readMore();
+            }
             return;
         }
         if (upstream == null) {
@@ -223,7 +245,10 @@ final class Exchange {
     // ---- response side --------------------------------------------------------------------
 
     void fromUpstream(Object msg) {
-        if (state == State.DONE) {
+        if (state == State.DONE || upstreamEnded) {
+            // after the response's end (a body after a HEAD, 204 or 304 response, a second response):
+            // never shown to the client; the connection is not reused (responseDone)
+            upstreamDirty |= upstreamEnded;
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -239,6 +264,14 @@ final class Exchange {
                 upstream.read();
                 return;
             }
+            if (c.decoderResult().isFailure()) {
+                c.release(); // broken chunking: the response cannot be completed, only cut
+                upstreamBroke(ErrorKind.UPSTREAM_MALFORMED);
+                return;
+            }
+            if (c instanceof LastHttpContent) {
+                upstreamEnded = true;
+            }
             responseContent(c);
         }
     }
@@ -246,9 +279,16 @@ final class Exchange {
     /** @return false if the message was consumed here (interim or bad response). */
     private boolean responseHead(HttpResponse r) {
         if (r.decoderResult().isFailure()) {
-            px.metrics.error(ErrorKind.UPSTREAM_RESET);
+            Throwable cause = r.decoderResult().cause();
+            ErrorKind kind = cause instanceof TooLongFrameException ? ErrorKind.UPSTREAM_TOO_LARGE
+                    : cause instanceof PrematureChannelClosureException ? ErrorKind.UPSTREAM_RESET : ErrorKind.UPSTREAM_MALFORMED;
+            px.metrics.error(kind);
             detachUpstream(false);
-            failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, "the post API sent a malformed response");
+            failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, switch (kind) {
+                case UPSTREAM_TOO_LARGE -> "the post API sent a response head larger than this gateway accepts";
+                case UPSTREAM_RESET -> "the post API closed the connection in the middle of its response head";
+                default -> "the post API sent a malformed response";
+            });
             return false;
         }
         if (r.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL) {
@@ -290,6 +330,12 @@ final class Exchange {
             } else {
                 closeClient = true; // an HTTP/1.0 client learns the end of the body from the close
             }
+        }
+        if (!requestDone) {
+            // an early answer: the rest of the request is not forwarded, so neither connection
+            // can carry another exchange (the upstream one is not pooled: requestSent is false)
+            px.metrics.error(ErrorKind.UPSTREAM_EARLY_RESPONSE);
+            closeClient = true;
         }
         if (!clientKeepAlive || closeClient || front.draining()) {
             closeClient = true;
@@ -397,7 +443,11 @@ final class Exchange {
         charge(posts);
         front.answered("forwarded", status);
         state = State.DONE;
-        detachUpstream(upstreamKeepAlive && requestSent);
+        boolean extra = upstreamDirty || (upstream != null && decoder.holdsBytes());
+        if (extra) {
+            px.metrics.error(ErrorKind.UPSTREAM_EXTRA_BYTES);
+        }
+        detachUpstream(upstreamKeepAlive && requestSent && !extra);
         front.exchangeDone(!closeClient);
     }
 
@@ -424,10 +474,11 @@ final class Exchange {
             return;
         }
         upstream = null;
+        if (upstreamEnded) {
+            return; // closed after a complete response: it goes on to the client
+        }
         if (state == State.STREAMING) {
-            px.metrics.error(ErrorKind.UPSTREAM_RESET);
-            abort();
-            front.closeNow();
+            upstreamBroke(ErrorKind.UPSTREAM_RESET); // reset, or closed short of its Content-Length
             return;
         }
         cancelTimeout();
@@ -440,6 +491,29 @@ final class Exchange {
         }
         px.metrics.error(ErrorKind.UPSTREAM_RESET);
         failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, "the post API closed the connection before answering");
+    }
+
+    /** The upstream sent nothing for {@code upstream.idleTimeout}: its connection is being closed. */
+    void upstreamIdle() {
+        if (state == State.DONE || upstreamEnded) {
+            return;
+        }
+        upstream = null;
+        px.metrics.error(ErrorKind.UPSTREAM_TIMEOUT);
+        if (state == State.STREAMING) {
+            abort("upstream_error");
+            front.closeNow();
+            return;
+        }
+        failBeforeResponse(HttpResponseStatus.GATEWAY_TIMEOUT, "the post API stopped sending for "
+                + px.config.upstream().idleTimeout().toMillis() + " ms");
+    }
+
+    /** The upstream broke its response after it had started: the client's connection is cut, the only signal left. */
+    private void upstreamBroke(ErrorKind kind) {
+        px.metrics.error(kind);
+        abort("upstream_error");
+        front.closeNow();
     }
 
     /** The request body turned out malformed: drop the upstream connection mid-request. */
@@ -460,10 +534,10 @@ final class Exchange {
             return;
         }
         px.metrics.error(ErrorKind.CLIENT_ABORT);
-        abort();
+        abort("aborted");
     }
 
-    private void abort() {
+    private void abort(String outcome) {
         boolean delivered = state == State.STREAMING && status >= 200 && status < 300;
         long posts = 0;
         if (delivered && counter != null) {
@@ -472,7 +546,7 @@ final class Exchange {
         }
         if (state == State.STREAMING) {
             charge(posts);
-            front.answered("aborted", status);
+            front.answered(outcome, status);
         }
         closeCounter();
         state = State.DONE;
