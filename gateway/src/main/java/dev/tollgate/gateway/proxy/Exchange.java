@@ -7,6 +7,7 @@ import dev.tollgate.gateway.counting.ResponseCounter;
 import dev.tollgate.gateway.entity.Resolution;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -410,7 +411,7 @@ final class Exchange {
             confirmedPosts = forwardedSoFar;
             if (last) {
                 responseDone();
-            } else if (state == State.STREAMING) {
+            } else if (state == State.STREAMING && upstream != null) {
                 upstream.read();
             }
         });
@@ -499,12 +500,11 @@ final class Exchange {
             return;
         }
         upstream = null;
-        px.metrics.error(ErrorKind.UPSTREAM_TIMEOUT);
         if (state == State.STREAMING) {
-            abort("upstream_error");
-            front.closeNow();
+            upstreamBroke(ErrorKind.UPSTREAM_TIMEOUT);
             return;
         }
+        px.metrics.error(ErrorKind.UPSTREAM_TIMEOUT);
         failBeforeResponse(HttpResponseStatus.GATEWAY_TIMEOUT, "the post API stopped sending for "
                 + px.config.upstream().idleTimeout().toMillis() + " ms");
     }
@@ -512,8 +512,12 @@ final class Exchange {
     /** The upstream broke its response after it had started: the client's connection is cut, the only signal left. */
     private void upstreamBroke(ErrorKind kind) {
         px.metrics.error(kind);
-        abort("upstream_error");
-        front.closeNow();
+        detachUpstream(false);
+        // what was already handed to the client goes out before the cut, and is charged once it has
+        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+            abort("upstream_error");
+            front.closeNow();
+        });
     }
 
     /** The request body turned out malformed: drop the upstream connection mid-request. */
@@ -576,7 +580,8 @@ final class Exchange {
         if (b != null) {
             b.exchange = null;
         }
-        if (reusable) {
+        if (reusable && b != null) {
+            b.decoder.idle = true; // from now on anything it sends closes it
             px.pool(client.executor()).offer(ch);
         } else {
             ch.close();
