@@ -392,6 +392,36 @@ class UpstreamFaultsTest {
     }
 
     @Test
+    void upstreamSilentMidBody_pastTheIdleTimeout_cutsTheClientConnection_andChargesWhatWasDelivered() throws Exception {
+        String body = page(5);
+        int cut = body.indexOf("{\"id\":\"3\"");
+        CountDownLatch never = new CountDownLatch(1);
+        upstream = new ScriptedUpstream();
+        upstream.then(on(ScriptedUpstream.all(ScriptedUpstream.respond("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + body.length() + "\r\n\r\n" + body.substring(0, cut)), ScriptedUpstream.waitFor(never))));
+        upstream.then(on(ScriptedUpstream.json(page(1))));
+        java.nio.file.Path file = dir.resolve("tollgate.yaml");
+        java.nio.file.Files.writeString(file, "listen: 127.0.0.1:0\nupstream:\n  url: " + upstream.url()
+                + "\n  connectTimeout: 1s\n  responseTimeout: 2s\n  idleTimeout: 500ms\nadmin:\n  listen: 127.0.0.1:0\ndataDir: data\n");
+        gateway = Gateway.start(dev.tollgate.gateway.config.ConfigLoader.load(file),
+                Gateway.Options.defaults().withClock(clock).withListener(MeterListener.none()).manualTicks());
+        try (RawHttp c = client()) {
+            c.send(RawHttp.get("/a"));
+            String got = new String(c.input().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(got).startsWith("HTTP/1.1 200").contains("\"post 2\"").doesNotContain("\"post 3\"");
+        } finally {
+            never.countDown();
+        }
+        Await.value(() -> gateway.meter().requests24h(ME), 1, "the cut request");
+        assertThat(gateway.meter().posts24h(ME)).isEqualTo(3);
+        assertThat(errors("upstream_timeout")).isEqualTo(1.0);
+        assertThat(upstreamErrors(200)).isEqualTo(1.0);
+        try (RawHttp c = client()) {
+            nextRequestIsServed(c, 1);
+        }
+    }
+
+    @Test
     void refusedConnection_is502_countedAsConnect_andChargesNothing() throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
