@@ -279,7 +279,7 @@ final class Exchange {
 
     /** @return false if the message was consumed here (interim or bad response). */
     private boolean responseHead(HttpResponse r) {
-        if (r.decoderResult().isFailure()) {
+        if (r.decoderResult().isFailure() || !wellFormed(r)) {
             Throwable cause = r.decoderResult().cause();
             ErrorKind kind = cause instanceof TooLongFrameException ? ErrorKind.UPSTREAM_TOO_LARGE
                     : cause instanceof PrematureChannelClosureException ? ErrorKind.UPSTREAM_RESET : ErrorKind.UPSTREAM_MALFORMED;
@@ -354,6 +354,12 @@ final class Exchange {
         client.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h), client.voidPromise());
         upstream.read();
         return true;
+    }
+
+    /** A status code of three digits from 100 to 599 and an HTTP/1.x version (the decoder takes any number and version). */
+    private static boolean wellFormed(HttpResponse r) {
+        int code = r.status().code();
+        return code >= 100 && code <= 599 && r.protocolVersion().majorVersion() == 1;
     }
 
     /**
