@@ -30,7 +30,15 @@ public final class GatewayMetrics {
         /** A JSON body in a content coding the counter cannot read, without a post-count header: counted 0. */
         UNREADABLE_ENCODING,
         /** A 206 partial response without a post-count header: counted 0. */
-        PARTIAL_CONTENT;
+        PARTIAL_CONTENT,
+        /** The upstream broke HTTP framing: a malformed status line or header, broken chunking (502, or the response cut). */
+        UPSTREAM_MALFORMED,
+        /** The upstream's status line or headers exceeded the decoder's limits (502). */
+        UPSTREAM_TOO_LARGE,
+        /** The upstream sent bytes after a complete response (a body after HEAD, 204 or 304) or while idle: connection closed. */
+        UPSTREAM_EXTRA_BYTES,
+        /** The upstream answered before the request was complete: relayed, then both connections closed. */
+        UPSTREAM_EARLY_RESPONSE;
 
         String label() {
             return name().toLowerCase(java.util.Locale.ROOT);

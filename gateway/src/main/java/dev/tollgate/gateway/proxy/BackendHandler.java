@@ -1,5 +1,7 @@
 package dev.tollgate.gateway.proxy;
 
+import dev.tollgate.gateway.admin.GatewayMetrics;
+import dev.tollgate.gateway.admin.GatewayMetrics.ErrorKind;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -9,17 +11,22 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The upstream side of a connection: hands what the upstream sends to the exchange it serves,
- * or, while idle in the pool, closes on anything unexpected. Runs on the shared event loop.
+ * or, while idle in the pool, closes on anything it sends (counted as extra bytes: a connection
+ * that speaks out of turn would answer the next request with them). Runs on the shared event loop.
  */
 final class BackendHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(BackendHandler.class);
 
     private final UpstreamPool pool;
+    private final GatewayMetrics metrics;
+    final UpstreamResponseDecoder decoder;
     /** The exchange this connection serves; null while idle in the pool. */
     Exchange exchange;
 
-    BackendHandler(UpstreamPool pool) {
+    BackendHandler(UpstreamPool pool, UpstreamResponseDecoder decoder, GatewayMetrics metrics) {
         this.pool = pool;
+        this.decoder = decoder;
+        this.metrics = metrics;
     }
 
     @Override
@@ -27,6 +34,9 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
         Exchange x = exchange;
         if (x == null) {
             ReferenceCountUtil.release(msg);
+            if (ctx.channel().isActive()) {
+                metrics.error(ErrorKind.UPSTREAM_EXTRA_BYTES);
+            }
             ctx.close(); // an idle connection that speaks out of turn is not reusable
             return;
         }
@@ -55,7 +65,12 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent) {
-            ctx.close(); // idle in the pool, or an upstream that stopped sending mid-response
+            Exchange x = exchange;
+            exchange = null;
+            if (x != null) {
+                x.upstreamIdle(); // an upstream that stopped sending mid-response, or never answered
+            }
+            ctx.close();
         } else {
             ctx.fireUserEventTriggered(evt);
         }

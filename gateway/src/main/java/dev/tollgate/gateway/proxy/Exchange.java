@@ -7,6 +7,7 @@ import dev.tollgate.gateway.counting.ResponseCounter;
 import dev.tollgate.gateway.entity.Resolution;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -14,16 +15,18 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.PrematureChannelClosureException;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
@@ -68,6 +71,11 @@ final class Exchange {
 
     private State state = State.CONNECTING;
     private Channel upstream;
+    private UpstreamResponseDecoder decoder;
+    /** The upstream's final response ended (its last part decoded); anything after it is extra. */
+    private boolean upstreamEnded;
+    /** The upstream sent something after its response: its connection is closed, never reused. */
+    private boolean upstreamDirty;
     private boolean reused;
     private int attempts;
     private boolean requestDone;
@@ -128,8 +136,10 @@ final class Exchange {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast("idle", new IdleStateHandler(up.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-                        ch.pipeline().addLast("http", new HttpClientCodec(px.upstreamDecoder, false, false));
-                        ch.pipeline().addLast("backend", new BackendHandler(pool));
+                        UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(px.upstreamDecoder);
+                        ch.pipeline().addLast("http-decoder", decoder);
+                        ch.pipeline().addLast("http-encoder", new HttpRequestEncoder());
+                        ch.pipeline().addLast("backend", new BackendHandler(pool, decoder, px.metrics));
                     }
                 })
                 .connect(up.host(), up.port())
@@ -150,7 +160,11 @@ final class Exchange {
     private void attach(Channel ch, boolean wasPooled) {
         upstream = ch;
         reused = wasPooled;
-        ch.pipeline().get(BackendHandler.class).exchange = this;
+        BackendHandler b = ch.pipeline().get(BackendHandler.class);
+        b.exchange = this;
+        decoder = b.decoder;
+        decoder.idle = false;
+        decoder.head = head;
         state = State.AWAITING_HEAD;
         sentNanos = System.nanoTime();
         ch.write(request).addListener(this::upstreamWrite);
@@ -176,6 +190,15 @@ final class Exchange {
         }
         if (state == State.DONE) {
             c.release();
+            return;
+        }
+        if (state == State.STREAMING) {
+            // the upstream answered before the request was complete: the rest of the body is not
+            // forwarded (both connections close after the response), only read and dropped
+            c.release();
+            if (!requestDone) {
+                front.readMore();
+            }
             return;
         }
         if (upstream == null) {
@@ -223,7 +246,10 @@ final class Exchange {
     // ---- response side --------------------------------------------------------------------
 
     void fromUpstream(Object msg) {
-        if (state == State.DONE) {
+        if (state == State.DONE || upstreamEnded) {
+            // after the response's end (a body after a HEAD, 204 or 304 response, a second response):
+            // never shown to the client; the connection is not reused (responseDone)
+            upstreamDirty |= upstreamEnded;
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -239,16 +265,31 @@ final class Exchange {
                 upstream.read();
                 return;
             }
+            if (c.decoderResult().isFailure()) {
+                c.release(); // broken chunking: the response cannot be completed, only cut
+                upstreamBroke(ErrorKind.UPSTREAM_MALFORMED);
+                return;
+            }
+            if (c instanceof LastHttpContent) {
+                upstreamEnded = true;
+            }
             responseContent(c);
         }
     }
 
     /** @return false if the message was consumed here (interim or bad response). */
     private boolean responseHead(HttpResponse r) {
-        if (r.decoderResult().isFailure()) {
-            px.metrics.error(ErrorKind.UPSTREAM_RESET);
+        if (r.decoderResult().isFailure() || !wellFormed(r)) {
+            Throwable cause = r.decoderResult().cause();
+            ErrorKind kind = cause instanceof TooLongFrameException ? ErrorKind.UPSTREAM_TOO_LARGE
+                    : cause instanceof PrematureChannelClosureException ? ErrorKind.UPSTREAM_RESET : ErrorKind.UPSTREAM_MALFORMED;
+            px.metrics.error(kind);
             detachUpstream(false);
-            failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, "the post API sent a malformed response");
+            failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, switch (kind) {
+                case UPSTREAM_TOO_LARGE -> "the post API sent a response head larger than this gateway accepts";
+                case UPSTREAM_RESET -> "the post API closed the connection in the middle of its response head";
+                default -> "the post API sent a malformed response";
+            });
             return false;
         }
         if (r.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL) {
@@ -291,6 +332,12 @@ final class Exchange {
                 closeClient = true; // an HTTP/1.0 client learns the end of the body from the close
             }
         }
+        if (!requestDone) {
+            // an early answer: the rest of the request is not forwarded, so neither connection
+            // can carry another exchange (the upstream one is not pooled: requestSent is false)
+            px.metrics.error(ErrorKind.UPSTREAM_EARLY_RESPONSE);
+            closeClient = true;
+        }
         if (!clientKeepAlive || closeClient || front.draining()) {
             closeClient = true;
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -307,6 +354,12 @@ final class Exchange {
         client.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h), client.voidPromise());
         upstream.read();
         return true;
+    }
+
+    /** A status code of three digits from 100 to 599 and an HTTP/1.x version (the decoder takes any number and version). */
+    private static boolean wellFormed(HttpResponse r) {
+        int code = r.status().code();
+        return code >= 100 && code <= 599 && r.protocolVersion().majorVersion() == 1;
     }
 
     /**
@@ -364,7 +417,7 @@ final class Exchange {
             confirmedPosts = forwardedSoFar;
             if (last) {
                 responseDone();
-            } else if (state == State.STREAMING) {
+            } else if (state == State.STREAMING && upstream != null) {
                 upstream.read();
             }
         });
@@ -397,7 +450,11 @@ final class Exchange {
         charge(posts);
         front.answered("forwarded", status);
         state = State.DONE;
-        detachUpstream(upstreamKeepAlive && requestSent);
+        boolean extra = upstreamDirty || (upstream != null && decoder.holdsBytes());
+        if (extra) {
+            px.metrics.error(ErrorKind.UPSTREAM_EXTRA_BYTES);
+        }
+        detachUpstream(upstreamKeepAlive && requestSent && !extra);
         front.exchangeDone(!closeClient);
     }
 
@@ -428,10 +485,11 @@ final class Exchange {
             return;
         }
         upstream = null;
+        if (upstreamEnded) {
+            return; // closed after a complete response: it goes on to the client
+        }
         if (state == State.STREAMING) {
-            px.metrics.error(ErrorKind.UPSTREAM_RESET);
-            abort();
-            front.closeNow();
+            upstreamBroke(ErrorKind.UPSTREAM_RESET); // reset, or closed short of its Content-Length
             return;
         }
         cancelTimeout();
@@ -444,6 +502,32 @@ final class Exchange {
         }
         px.metrics.error(ErrorKind.UPSTREAM_RESET);
         failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, "the post API closed the connection before answering");
+    }
+
+    /** The upstream sent nothing for {@code upstream.idleTimeout}: its connection is being closed. */
+    void upstreamIdle() {
+        if (state == State.DONE || upstreamEnded) {
+            return;
+        }
+        upstream = null;
+        if (state == State.STREAMING) {
+            upstreamBroke(ErrorKind.UPSTREAM_TIMEOUT);
+            return;
+        }
+        px.metrics.error(ErrorKind.UPSTREAM_TIMEOUT);
+        failBeforeResponse(HttpResponseStatus.GATEWAY_TIMEOUT, "the post API stopped sending for "
+                + px.config.upstream().idleTimeout().toMillis() + " ms");
+    }
+
+    /** The upstream broke its response after it had started: the client's connection is cut, the only signal left. */
+    private void upstreamBroke(ErrorKind kind) {
+        px.metrics.error(kind);
+        detachUpstream(false);
+        // what was already handed to the client goes out before the cut, and is charged once it has
+        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+            abort("upstream_error");
+            front.closeNow();
+        });
     }
 
     /** The request body turned out malformed: drop the upstream connection mid-request. */
@@ -464,10 +548,10 @@ final class Exchange {
             return;
         }
         px.metrics.error(ErrorKind.CLIENT_ABORT);
-        abort();
+        abort("aborted");
     }
 
-    private void abort() {
+    private void abort(String outcome) {
         boolean delivered = state == State.STREAMING && status >= 200 && status < 300;
         long posts = 0;
         if (delivered && counter != null) {
@@ -476,7 +560,7 @@ final class Exchange {
         }
         if (state == State.STREAMING) {
             charge(posts);
-            front.answered("aborted", status);
+            front.answered(outcome, status);
         }
         closeCounter();
         state = State.DONE;
@@ -506,7 +590,8 @@ final class Exchange {
         if (b != null) {
             b.exchange = null;
         }
-        if (reusable) {
+        if (reusable && b != null) {
+            b.decoder.idle = true; // from now on anything it sends closes it
             px.pool(client.executor()).offer(ch);
         } else {
             ch.close();

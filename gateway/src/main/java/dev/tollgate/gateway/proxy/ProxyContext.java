@@ -26,8 +26,8 @@ final class ProxyContext {
     /** False: a plain pass-through that meters nothing (benchmarks, P3). */
     final boolean metering;
     /**
-     * How upstream responses are decoded. The upstream is trusted: its header names and values
-     * are not validated again (the client side's are); framing is still checked.
+     * How upstream responses are decoded: header names must be tokens and values free of control
+     * characters (a NUL, an empty name from a folded line): a 502, never forwarded (SPEC §8).
      */
     final io.netty.handler.codec.http.HttpDecoderConfig upstreamDecoder;
     private final ConcurrentHashMap<EventExecutor, UpstreamPool> pools = new ConcurrentHashMap<>();
@@ -56,7 +56,7 @@ final class ProxyContext {
         this.metering = config.counting().enabled();
         this.upstreamDecoder = new io.netty.handler.codec.http.HttpDecoderConfig().setMaxInitialLineLength(8192).setMaxHeaderSize(65536)
                 .setMaxChunkSize(config.limits().maxChunkSize())
-                .setHeadersFactory(io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false));
+                .setHeadersFactory(io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(true));
     }
 
     /** The idle upstream connections of {@code loop}; call from that loop only. */
