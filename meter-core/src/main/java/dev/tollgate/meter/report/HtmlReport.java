@@ -282,14 +282,14 @@ final class HtmlReport {
         return svg("%.1f,%.1f ", x, y);
     }
 
-    /** How many evidence buckets have begun by the period's as-of time (all of them for a final period). */
+    /** How many evidence buckets began before the period's as-of time (all of them for a final period). */
     static int shownBuckets(DamagePeriod p) {
         int n = p.evidence().posts().length;
         if (p.isFinal() || p.asOf() == null) {
             return n;
         }
         long since = p.asOf().toEpochMilli() - p.evidence().firstBucket().toEpochMilli();
-        long begun = since < 0 ? 0 : since / p.evidence().bucketMillis() + 1;
+        long begun = since <= 0 ? 0 : (since - 1) / p.evidence().bucketMillis() + 1; // buckets that start before it
         return (int) Math.min(n, begun);
     }
 
