@@ -47,6 +47,17 @@ final class HtmlReport {
                 b.append(first ? "" : " + ").append("<strong>").append(money(t.getValue(), t.getKey())).append("</strong>");
                 first = false;
             }
+            Map<String, BigDecimal> open = new java.util.TreeMap<>();
+            r.periods().stream().filter(p -> !p.isFinal()).forEach(p -> open.merge(p.currency(), p.amount(), BigDecimal::add));
+            if (!open.isEmpty()) {
+                b.append(" (of which ");
+                first = true;
+                for (Map.Entry<String, BigDecimal> t : open.entrySet()) {
+                    b.append(first ? "" : " + ").append(money(t.getValue(), t.getKey()));
+                    first = false;
+                }
+                b.append(" provisional, which may still grow)");
+            }
             b.append(".</p>\n");
             b.append("<table id=\"periods\">\n<thead><tr><th>Entity</th><th>Period start</th><th>Period end</th><th>Status</th>")
                     .append("<th class=\"n\">Posts</th><th class=\"n\">Requests</th><th class=\"n\">Amount</th></tr></thead>\n<tbody>\n");

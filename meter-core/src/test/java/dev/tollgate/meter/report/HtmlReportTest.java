@@ -62,6 +62,7 @@ class HtmlReportTest {
                 .doesNotContainPattern("net:127\\.0\\.0\\.0/24\\s*<span class=\"id\">net:127\\.0\\.0\\.0/24");
         assertThat(html).as("amounts grouped: 1,728,000 posts × 15,000 USD ÷ 1,000,000").contains("25,920.00 USD", "28,080.00 USD",
                 "× 15,000 USD ÷ 1,000,000 posts");
+        assertThat(html).contains("total <strong>54,000.00 USD</strong> (of which 28,080.00 USD provisional, which may still grow).");
         assertThat(html).contains("Ledger: 1,234 records, head hash <code>" + HEAD + "</code>")
                 .as("at the foot of every printed page").contains("@bottom-left { content: \"Ledger: 1,234 records, head hash " + HEAD + "\"");
         assertThat(html).contains("<dd class=\"record\">no. 7 (the final record", "<dd class=\"record\">no. 12 (the latest provisional record");
