@@ -12,7 +12,9 @@ import java.util.Map;
  * The damages report as one self-contained HTML page a lawyer can read and print (A4 or Letter):
  * a summary, per-entity totals, and for each damage period its figures, how they follow from the
  * rule, an inline SVG chart of the sliding 24-hour count against the threshold, and the hourly
- * evidence. No script, no external asset.
+ * evidence. No script, no external asset. Printed, every page carries the ledger head at its foot
+ * (CSS page margin boxes); a provisional period shows nothing after its as-of time; numbers are
+ * grouped the one way whatever the JVM's locale.
  */
 final class HtmlReport {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'").withZone(ZoneOffset.UTC);
