@@ -64,7 +64,9 @@ class EnforcementTest {
             f.clock.advance(HOUR);
             assertThat(c.exchange(page(60)).status()).as("the crossing request itself is served").isEqualTo(200);
             Await.value(() -> f.posts(ME), 120, "posts");
-            assertThat(f.gateway.ledger().awaitWritten(5000)).as("the flag is durable: block mode shows it from then on").isTrue();
+            // the count shows a moment before the meter raises the flag: wait for the flag itself (visible once durable)
+            Await.isTrue(() -> f.gateway.meter().flagged(ME), "the flag is durable: block mode shows it from then on");
+            assertThat(f.gateway.ledger().awaitWritten(5000)).isTrue();
             long upstreamBefore = f.upstream.requests();
 
             RawHttp.Response blocked = c.exchange(page(10));
