@@ -6,12 +6,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tollgate.gateway.upstream.PostApiServer;
 import dev.tollgate.meter.ledger.Ledger;
+import dev.tollgate.meter.ledger.LedgerHead;
+import dev.tollgate.meter.ledger.LedgerVerification;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -20,9 +24,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The ledger and the damages report end to end: a real gateway flags an entity and finalizes its
- * period; the admin API and {@code tollgate report} give the same figures from the ledger;
- * {@code verify-ledger} passes, and fails naming the record once one byte is changed; the HTML
- * page loads in headless Chromium with its table and chart.
+ * period, then flags it again and stops while that second period is provisional; the admin API and
+ * {@code tollgate report} give the same figures from the ledger; {@code verify-ledger} passes, and
+ * fails naming the record once one byte is changed; the HTML page, with a final and a provisional
+ * period, loads in headless Chromium (DOM, screenshot and PDF) and reads without rough edges.
  */
 @ExtendWith(LeakCheck.class)
 class ReportsTest {
@@ -34,7 +39,10 @@ class ReportsTest {
     Path dir;
     Path data;
 
-    /** 250 posts in two hours against a threshold of 150: one flag, one final period of 250 posts. */
+    /**
+     * 250 posts in two hours against a threshold of 150: one flag, one final period of 250 posts; a day
+     * later 200 posts: a second flag, whose period is provisional when the gateway stops 3 hours on.
+     */
     @BeforeEach
     void run() throws Exception {
         data = dir.resolve("data");
@@ -59,6 +67,14 @@ class ReportsTest {
             assertThat(json.get("totals").get("USD").asText()).isEqualTo("37500.00");
             assertThat(f.admin("/api/v1/reports/damages?format=pdf").statusCode()).isEqualTo(400);
             assertThat(JSON.readTree(f.admin("/api/v1/status").body()).get("parts").get("ledger").asText()).isEqualTo("ok");
+
+            f.clock.advance(HOUR);
+            f.get("/2/tweets/search/recent?max_results=100");
+            f.get("/2/tweets/search/recent?max_results=100");
+            Await.value(() -> f.gateway.meter().incidents().size(), 2, "flagged again");
+            f.clock.advance(3 * HOUR);
+            f.gateway.tick();
+            assertThat(f.gateway.ledger().awaitWritten(5000)).as("the second flag is durable").isTrue();
         }
     }
 
@@ -84,7 +100,7 @@ class ReportsTest {
         for (String l : Files.readAllLines(file)) {
             types.add(JSON.readTree(l).get("type").asText());
         }
-        assertThat(types).containsExactly("config", "start", "flag", "provisional", "final", "stop");
+        assertThat(types).startsWith("config", "start", "flag", "provisional", "final", "flag", "provisional").endsWith("provisional", "stop");
         String text = Files.readString(file);
         int at = text.indexOf("\"posts\":250");
         byte[] b = text.getBytes(StandardCharsets.UTF_8);
@@ -97,14 +113,14 @@ class ReportsTest {
     }
 
     @Test
-    void htmlReport_loadsInHeadlessChromium_withTableAndChart() throws Exception {
+    void htmlReport_withAFinalAndAProvisionalPeriod_readsWellInHeadlessChromium() throws Exception {
         Path html = dir.resolve("report.html");
         assertThat(CommandLineTest.run("report", "--data-dir", data.toString(), "--format", "html", "--out", html.toString()).exit()).isZero();
         String page = Files.readString(html);
         assertThat(page).contains("<table id=\"periods\">", "<svg class=\"chart\"", "37,500.00 USD").doesNotContain("<script", "http://", "https://");
+        LedgerHead head = LedgerHead.of(LedgerVerification.of(Ledger.fileIn(data)).records());
         String browser = chromium();
         Assumptions.assumeTrue(browser != null, "SKIPPED: no Chromium here (.ci/run installs Debian's chromium); the HTML was checked as text only");
-        Path pdf = dir.resolve("report.pdf");
         Process p = new ProcessBuilder(browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--user-data-dir=" + dir.resolve("chrome-profile"), "--dump-dom", html.toUri().toString())
                 .redirectError(dir.resolve("chrome.err").toFile()).start();
@@ -112,13 +128,50 @@ class ReportsTest {
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("chromium finished").isTrue();
         assertThat(p.exitValue()).as("chromium exit; stderr: %s", Files.readString(dir.resolve("chrome.err"))).isZero();
         String rendered = new String(dom, StandardCharsets.UTF_8);
-        assertThat(rendered).contains("<table id=\"periods\">", "<polyline class=\"count\"", "<line class=\"threshold\"", "37,500.00 USD");
+        assertThat(rendered).contains("<table id=\"periods\">", "<polyline class=\"count\"", "<line class=\"threshold\"", ">threshold 150</text>");
+        assertThat(rendered).as("a final and a provisional period").contains("<section class=\"period final\"", "<section class=\"period provisional\"");
+        assertThat(rendered).as("the open range in words").contains("All damage periods in the ledger, up to now").doesNotContain("+10000", "9999");
+        assertThat(rendered).as("an entity outside the directory: its id once").doesNotContain(ME + " (" + ME + ")")
+                .doesNotContainPattern(Pattern.quote(ME) + "\\s*<span class=\"id\">" + Pattern.quote(ME));
+        assertThat(rendered).as("amounts with thousands separators").contains("37,500.00 USD", "30,000.00 USD");
+        assertThat(rendered).as("the ledger head on the page, and at the foot of every printed page")
+                .contains("Ledger: " + head.records() + " records, head hash <code>" + head.hash() + "</code>")
+                .contains("@bottom-left { content: \"Ledger: " + head.records() + " records, head hash " + head.hash() + "\"");
+        assertThat(rendered).contains("<dd class=\"record\">no. 5 (the final record");
+
+        Matcher asOf = Pattern.compile("<dd class=\"as-of\">(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d):\\d\\d UTC").matcher(rendered);
+        assertThat(asOf.find()).as("the provisional period's as-of").isTrue();
+        String provisional = rendered.substring(rendered.indexOf("<section class=\"period provisional\""));
+        Matcher row = Pattern.compile("<tr><td>(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d) UTC</td>").matcher(provisional);
+        List<String> hours = new java.util.ArrayList<>();
+        while (row.find()) {
+            hours.add(row.group(1));
+        }
+        assertThat(hours).as("hourly rows of the provisional period").isNotEmpty()
+                .allSatisfy(h -> assertThat(h).as("no hour after the as-of time %s", asOf.group(1)).isLessThanOrEqualTo(asOf.group(1)));
+        assertThat(hours.size()).as("less than the 48 hours of evidence").isLessThan(47);
+
+        Path png = dir.resolve("report.png");
+        Process shot = new ProcessBuilder(browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+                "--user-data-dir=" + dir.resolve("chrome-profile3"), "--window-size=1000,2400", "--screenshot=" + png, html.toUri().toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("shot.log").toFile()).start();
+        assertThat(shot.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(png).exists();
+        byte[] image = Files.readAllBytes(png);
+        assertThat(image.length).as("a screenshot").isGreaterThan(20_000);
+        assertThat(new String(image, 1, 3, StandardCharsets.ISO_8859_1)).isEqualTo("PNG");
+        Files.createDirectories(Path.of("target"));
+        // left in target/ to look at
+        Files.copy(png, Path.of("target", "report-screenshot.png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(html, Path.of("target", "report.html"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+        Path pdf = dir.resolve("report.pdf");
         Process print = new ProcessBuilder(browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--user-data-dir=" + dir.resolve("chrome-profile2"), "--no-pdf-header-footer", "--print-to-pdf=" + pdf, html.toUri().toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("print.log").toFile()).start();
         assertThat(print.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(pdf).exists();
-        assertThat(Files.size(pdf)).as("a printed page").isGreaterThan(5_000);
+        assertThat(Files.size(pdf)).as("printed pages").isGreaterThan(5_000);
         assertThat(new String(Files.readAllBytes(pdf), StandardCharsets.ISO_8859_1)).startsWith("%PDF");
     }
 

@@ -141,6 +141,8 @@ final class AdminViews {
         e.put("flagged", flagged);
         ArrayNode ids = e.putArray("identifiers");
         seen.of(id).forEach(ids::add);
+        ArrayNode joined = e.putArray("directoryIdentifiers"); // those of identifiers the directory joined into it
+        seen.joined(id).forEach(joined::add);
         ArrayNode inc = e.putArray("incidents");
         for (DamagePeriod p : all) {
             if (p.entityId().equals(id)) {

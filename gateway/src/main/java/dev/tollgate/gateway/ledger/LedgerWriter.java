@@ -16,8 +16,8 @@ import java.util.function.Supplier;
 /**
  * Writes the meter's events into the ledger as they happen (SPEC §6): a flag record and the
  * provisional period at the flag (queued together: one write, both or neither), the final period
- * when it becomes final, each with the entity's name, the identifiers seen and the configuration
- * version.
+ * when it becomes final, each with the entity's name, the identifiers seen (and apart, those the
+ * directory joined into the entity) and the configuration version.
  *
  * <p>Threads: the meter calls it on the thread that raised the event — often a Netty event loop.
  * It only builds the records and queues them ({@link Ledger#submitAll}, no I/O); the ledger's own
@@ -60,7 +60,8 @@ public final class LedgerWriter implements MeterListener {
     }
 
     private ObjectNode period(Incident i) {
-        return DamagePeriod.of(i, name(i.entity()), seen.of(i.entity()), configVersion, terms).toJson();
+        return DamagePeriod.of(i, name(i.entity()), seen.of(i.entity()), seen.joined(i.entity()), configVersion, terms,
+                java.time.Instant.ofEpochMilli(i.flaggedAtMillis())).toJson();
     }
 
     /**
@@ -77,7 +78,7 @@ public final class LedgerWriter implements MeterListener {
 
     /** The period of {@code i} as reports show it, its figures dated {@code asOf}: what the ledger would record now. */
     public DamagePeriod periodOf(Incident i, java.time.Instant asOf) {
-        return DamagePeriod.of(i, name(i.entity()), seen.of(i.entity()), configVersion, terms, asOf);
+        return DamagePeriod.of(i, name(i.entity()), seen.of(i.entity()), seen.joined(i.entity()), configVersion, terms, asOf);
     }
 
     private String name(String entity) {

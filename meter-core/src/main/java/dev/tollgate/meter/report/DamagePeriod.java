@@ -35,8 +35,10 @@ public record DamagePeriod(
         Terms terms,
         Evidence evidence,
         List<String> identifiers,
+        List<String> directoryIdentifiers,
         String configVersion,
-        Instant asOf) {
+        Instant asOf,
+        long ledgerRecord) {
 
     /** The price terms: amount = posts × price ÷ unit, rounded as named. */
     public record Terms(BigDecimal price, long unit, String rounding, String currency) {
@@ -56,12 +58,16 @@ public record DamagePeriod(
 
     /** From an incident of the meter as it stood at its flag (provisional) or as final. */
     public static DamagePeriod of(Incident i, String entityName, List<String> identifiers, String configVersion, DamagesTerms terms) {
-        return of(i, entityName, identifiers, configVersion, terms, Instant.ofEpochMilli(i.flaggedAtMillis()));
+        return of(i, entityName, identifiers, List.of(), configVersion, terms, Instant.ofEpochMilli(i.flaggedAtMillis()));
     }
 
-    /** From an incident of the meter, with what the gateway knows beside it; {@code asOf}: when the meter gave its figures. */
-    public static DamagePeriod of(Incident i, String entityName, List<String> identifiers, String configVersion, DamagesTerms terms,
-            Instant asOf) {
+    /**
+     * From an incident of the meter, with what the gateway knows beside it ({@code directoryIdentifiers}: the
+     * subset of {@code identifiers} by which the directory joined requests into the entity); {@code asOf}: when
+     * the meter gave its figures.
+     */
+    public static DamagePeriod of(Incident i, String entityName, List<String> identifiers, List<String> directoryIdentifiers,
+            String configVersion, DamagesTerms terms, Instant asOf) {
         Incident.Evidence e = i.evidence();
         return new DamagePeriod(i.entity(), entityName, i.sequence(), i.status().label(), Instant.ofEpochMilli(i.flaggedAtMillis()),
                 i.flagCount(), Instant.ofEpochMilli(i.periodStartMillis()), Instant.ofEpochMilli(i.periodEndMillis()), i.posts(),
@@ -69,13 +75,25 @@ public record DamagePeriod(
                 new Terms(terms.price(), terms.unit(), terms.rounding().configName(), terms.currency().getCurrencyCode()),
                 new Evidence(Instant.ofEpochMilli(e.firstBucketMillis()), e.bucketMillis(), Instant.ofEpochMilli(e.earliestStartMillis()),
                         e.posts().clone(), e.requests().clone()),
-                List.copyOf(identifiers), configVersion, i.status() == Incident.Status.FINAL ? null : asOf);
+                List.copyOf(identifiers), List.copyOf(directoryIdentifiers), configVersion,
+                i.status() == Incident.Status.FINAL ? null : asOf, 0);
     }
 
     /** The same period with its figures dated {@code t}. */
     public DamagePeriod withAsOf(Instant t) {
         return new DamagePeriod(entityId, entityName, sequence, status, flaggedAt, flagCount, periodStart, periodEnd, posts, requests, amount,
-                currency, rule, threshold, windowMillis, terms, evidence, identifiers, configVersion, t);
+                currency, rule, threshold, windowMillis, terms, evidence, identifiers, directoryIdentifiers, configVersion, t, ledgerRecord);
+    }
+
+    /** The same period as read from the ledger record number {@code seq}. */
+    public DamagePeriod withLedgerRecord(long seq) {
+        return new DamagePeriod(entityId, entityName, sequence, status, flaggedAt, flagCount, periodStart, periodEnd, posts, requests, amount,
+                currency, rule, threshold, windowMillis, terms, evidence, identifiers, directoryIdentifiers, configVersion, asOf, seq);
+    }
+
+    /** The identifiers seen with the entity that the directory did not join into it (e.g. the networks its keys were used from). */
+    public List<String> seenIdentifiers() {
+        return identifiers.stream().filter(x -> !directoryIdentifiers.contains(x)).toList();
     }
 
     /** The one rule by which a time range selects periods, everywhere (admin API, reports, CLI): the period overlaps {@code [from, to)}. */
@@ -93,7 +111,7 @@ public record DamagePeriod(
                         evidence.earliestStart().toEpochMilli(), evidence.posts().clone(), evidence.requests().clone(), rule));
     }
 
-    /** The JSON form, as in the ledger and the JSON report. */
+    /** The JSON form, as in the ledger (no {@code ledgerRecord}: the record's own {@code seq} says it). */
     public ObjectNode toJson() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("entity", entityId);
@@ -131,9 +149,20 @@ public record DamagePeriod(
         }
         ArrayNode ids = o.putArray("identifiers");
         identifiers.forEach(ids::add);
+        ArrayNode joined = o.putArray("directoryIdentifiers");
+        directoryIdentifiers.forEach(joined::add);
         o.put("configVersion", configVersion);
         if (asOf != null) {
             o.put("asOf", asOf.toString());
+        }
+        return o;
+    }
+
+    /** The JSON form in the JSON report: as in the ledger, with {@code ledgerRecord} (the record's seq) when the figures are a record. */
+    public ObjectNode toReportJson() {
+        ObjectNode o = toJson();
+        if (ledgerRecord > 0) {
+            o.put("ledgerRecord", ledgerRecord);
         }
         return o;
     }
@@ -144,6 +173,8 @@ public record DamagePeriod(
         JsonNode ev = o.path("evidence");
         List<String> ids = new ArrayList<>();
         o.path("identifiers").forEach(n -> ids.add(n.asText()));
+        List<String> joined = new ArrayList<>();
+        o.path("directoryIdentifiers").forEach(n -> joined.add(n.asText())); // absent in records written before it existed
         return new DamagePeriod(o.path("entity").asText(), o.path("entityName").asText(), o.path("sequence").asInt(),
                 o.path("status").asText(), Instant.parse(o.path("flaggedAt").asText()), o.path("flagCount").asLong(),
                 Instant.parse(o.path("periodStart").asText()), Instant.parse(o.path("periodEnd").asText()), o.path("posts").asLong(),
@@ -153,7 +184,8 @@ public record DamagePeriod(
                         t.path("currency").asText()),
                 new Evidence(Instant.parse(ev.path("firstBucket").asText()), ev.path("bucketMillis").asLong(),
                         Instant.parse(ev.path("earliestStart").asText()), longs(ev.path("posts")), longs(ev.path("requests"))),
-                List.copyOf(ids), o.path("configVersion").asText(), o.hasNonNull("asOf") ? Instant.parse(o.path("asOf").asText()) : null);
+                List.copyOf(ids), List.copyOf(joined), o.path("configVersion").asText(),
+                o.hasNonNull("asOf") ? Instant.parse(o.path("asOf").asText()) : null, o.path("ledgerRecord").asLong(0));
     }
 
     private static long[] longs(JsonNode a) {

@@ -28,7 +28,10 @@ import java.util.TreeMap;
 public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Instant to, String entity, List<DamagePeriod> periods,
         LedgerHead ledgerHead) {
 
-    /** The range of a report that names no bounds: everything (1970 to the end of 9999). */
+    /**
+     * The range of a report that names no bounds: everything (1970 to the end of 9999). These
+     * sentinels are never shown: reports print such a bound as open ({@link #openFrom}, {@link #openTo}).
+     */
     public static final Instant BEGINNING = Instant.EPOCH;
     public static final Instant END = Instant.ofEpochMilli(253_402_300_800_000L);
 
@@ -90,7 +93,7 @@ public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Inst
             if (!r.type().equals("provisional") && !r.type().equals("final")) {
                 continue;
             }
-            DamagePeriod p = DamagePeriod.fromJson(r.fields());
+            DamagePeriod p = DamagePeriod.fromJson(r.fields()).withLedgerRecord(r.seq());
             if (!p.isFinal() && p.asOf() == null) {
                 p = p.withAsOf(Instant.parse(r.time()));
             }
@@ -117,6 +120,16 @@ public record DamageReport(Instant generatedAt, Instant asOf, Instant from, Inst
         periods.sort(Comparator.comparing(DamagePeriod::periodStart).thenComparing(DamagePeriod::entityId)
                 .thenComparingInt(DamagePeriod::sequence));
         return new DamageReport(now, asOf, from, to, entity, List.copyOf(periods), head);
+    }
+
+    /** True when the range has no lower bound (none was given): every period up to {@link #to}. */
+    public boolean openFrom() {
+        return !from.isAfter(BEGINNING);
+    }
+
+    /** True when the range has no upper bound (none was given): every period from {@link #from} on. */
+    public boolean openTo() {
+        return !to.isBefore(END);
     }
 
     /** True while some period of the report is provisional (its figures may still grow). */

@@ -86,8 +86,17 @@ public enum ReportFormat {
         ObjectNode o = m.createObjectNode();
         o.put("generatedAt", report.generatedAt().toString());
         o.put("asOf", report.asOf().toString());
-        o.put("from", report.from().toString());
-        o.put("to", report.to().toString());
+        // an open bound is null, never the sentinel instant that stands for it
+        if (report.openFrom()) {
+            o.putNull("from");
+        } else {
+            o.put("from", report.from().toString());
+        }
+        if (report.openTo()) {
+            o.putNull("to");
+        } else {
+            o.put("to", report.to().toString());
+        }
         if (report.entity() != null) {
             o.put("entity", report.entity());
         }
@@ -102,7 +111,7 @@ public enum ReportFormat {
                     .put("amount", t.amount().toPlainString()).put("currency", t.currency());
         }
         ArrayNode periods = o.putArray("periods");
-        report.periods().forEach(p -> periods.add(p.toJson()));
+        report.periods().forEach(p -> periods.add(p.toReportJson()));
         try {
             return m.writerWithDefaultPrettyPrinter().writeValueAsBytes(o);
         } catch (IOException e) {

@@ -18,7 +18,7 @@ class DamageReportTest {
     static DamagePeriod period(String status, long posts, Instant asOf) {
         return new DamagePeriod("acme", "Acme", 1, status, FLAG, 200, START, END, posts, 3, BigDecimal.valueOf(posts * 150, 2), "USD",
                 "rule", 150, 86_400_000, new DamagePeriod.Terms(BigDecimal.valueOf(15000), 100, "prorated", "USD"),
-                new DamagePeriod.Evidence(START, 60_000, START, new long[] {1}, new long[] {1}), List.of(), "v", asOf);
+                new DamagePeriod.Evidence(START, 60_000, START, new long[] {1}, new long[] {1}), List.of(), List.of(), "v", asOf, 0);
     }
 
     static LedgerRecord record(long seq, String type, Instant time, DamagePeriod p) {
