@@ -12,7 +12,7 @@ import java.nio.file.Path;
  */
 class ConfigFuzzTest {
 
-    @FuzzTest
+    @FuzzTest(maxDuration = "1h") // the cap of a fuzzing run; benchmarks/fuzz/run.sh stops it sooner
     void anyText_configOrOneLineError(byte[] input) {
         String yaml = new String(input, StandardCharsets.UTF_8);
         try {

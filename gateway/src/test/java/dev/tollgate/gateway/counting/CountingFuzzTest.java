@@ -29,7 +29,7 @@ class CountingFuzzTest {
     private static final PooledByteBufAllocator ALLOC = PooledByteBufAllocator.DEFAULT;
     private static final long BOUND = 1 << 20;
 
-    @FuzzTest
+    @FuzzTest(maxDuration = "1h") // the cap of a fuzzing run; benchmarks/fuzz/run.sh stops it sooner
     void validDocument_countEqualsFullParse(FuzzedDataProvider data) throws Exception {
         StringBuilder doc = new StringBuilder();
         Documents.xApi(data, doc);
@@ -57,7 +57,7 @@ class CountingFuzzTest {
         assertThat(viaBuffers.posts()).isEqualTo(expected);
     }
 
-    @FuzzTest
+    @FuzzTest(maxDuration = "1h") // the cap of a fuzzing run; benchmarks/fuzz/run.sh stops it sooner
     void anyBytes_neverThrow_neverLeak(FuzzedDataProvider data) {
         ContentCoding coding = data.pickValue(ContentCoding.values());
         feedInPieces(coding, data);

@@ -16,7 +16,7 @@ import java.util.Map;
  */
 class AddressParsersFuzzTest {
 
-    @FuzzTest
+    @FuzzTest(maxDuration = "1h") // the cap of a fuzzing run; benchmarks/fuzz/run.sh stops it sooner
     void cidrParse(byte[] input) {
         String text = new String(input, StandardCharsets.UTF_8);
         Cidr c;
@@ -29,7 +29,7 @@ class AddressParsersFuzzTest {
         assertThat(Cidr.parse("k", c.toString())).isEqualTo(c);
     }
 
-    @FuzzTest
+    @FuzzTest(maxDuration = "1h") // the cap of a fuzzing run; benchmarks/fuzz/run.sh stops it sooner
     void forwardedFor(FuzzedDataProvider data) throws Exception {
         boolean useXff = data.consumeBoolean();
         String value = data.consumeRemainingAsString();

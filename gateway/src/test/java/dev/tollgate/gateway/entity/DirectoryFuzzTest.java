@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
  */
 class DirectoryFuzzTest {
 
-    @FuzzTest
+    @FuzzTest(maxDuration = "1h") // the cap of a fuzzing run; benchmarks/fuzz/run.sh stops it sooner
     void anyText_directoryOrOneLineError(byte[] input) {
         String yaml = new String(input, StandardCharsets.UTF_8);
         try {

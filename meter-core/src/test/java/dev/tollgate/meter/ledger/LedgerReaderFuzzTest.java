@@ -19,7 +19,7 @@ import java.nio.file.Path;
 class LedgerReaderFuzzTest {
     private static final Path DIR = tempDir();
 
-    @FuzzTest
+    @FuzzTest(maxDuration = "1h") // the cap of a fuzzing run; benchmarks/fuzz/run.sh stops it sooner
     void anyContent_readOrRefused_neverThrows(byte[] input) throws IOException {
         String[] lines = new String(input, StandardCharsets.UTF_8).split("\n", -1);
         StringBuilder file = new StringBuilder();

@@ -23,7 +23,7 @@ import java.util.zip.CRC32;
 class WindowFilesFuzzTest {
     private static final Path DIR = tempDir();
 
-    @FuzzTest
+    @FuzzTest(maxDuration = "1h") // the cap of a fuzzing run; benchmarks/fuzz/run.sh stops it sooner
     void journal_anyContent_neverThrows(byte[] input) throws IOException {
         String[] lines = new String(input, StandardCharsets.UTF_8).split("\n", -1);
         for (int i = 0; i < lines.length; i++) {
@@ -46,7 +46,7 @@ class WindowFilesFuzzTest {
         assertThat(r.batches()).isLessThanOrEqualTo(lines.length);
     }
 
-    @FuzzTest
+    @FuzzTest(maxDuration = "1h") // the cap of a fuzzing run; benchmarks/fuzz/run.sh stops it sooner
     void snapshot_anyContent_readOrRefused(byte[] input) throws IOException {
         String[] lines = new String(input, StandardCharsets.UTF_8).split("\n", -1);
         CRC32 crc = new CRC32();
