@@ -38,8 +38,12 @@ mvn_pid=$!
 until grep -a -q -E 'INITED|FuzzTestFinding' "$log" 2>/dev/null || ! kill -0 "$mvn_pid" 2>/dev/null; do sleep 1; done
 end=$((SECONDS + seconds))
 while ((SECONDS < end)) && kill -0 "$mvn_pid" 2>/dev/null; do sleep 1; done
-fork=$(pgrep -P "$mvn_pid" -f surefire || true)
-[[ -n "$fork" ]] && kill -INT "$fork" 2>/dev/null || true
+# surefire starts its JVM through sh: interrupt that JVM (the shell's child), only ours
+for sh_pid in $(pgrep -P "$mvn_pid" -f surefire || true); do
+    for jvm in $(pgrep -P "$sh_pid" || true) "$sh_pid"; do
+        kill -INT "$jvm" 2>/dev/null || true
+    done
+done
 wait "$mvn_pid" || true
 # the last libFuzzer status line: executions, coverage (cov: edges, ft: features), corpus
 grep -a -E '^#[0-9]+' "$log" | tail -1 || true

@@ -49,7 +49,7 @@ final class Documents {
                     for (int k = 0; k <= others; k++) {
                         if (k == countAt && count) {
                             b.append(mf ? "" : ",").append(ws(d)).append("\"result_count\"").append(ws(d)).append(':').append(ws(d))
-                                    .append(d.consumeInt(0, Integer.MAX_VALUE)).append(ws(d));
+                                    .append((d.consumeInt() & 0x7fffffff) % 1_000_000_000).append(ws(d));
                             mf = false;
                         }
                         if (k < others) {
