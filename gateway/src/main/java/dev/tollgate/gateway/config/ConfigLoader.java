@@ -46,7 +46,7 @@ public final class ConfigLoader {
         try {
             return read(ConfigNode.root(tree, name), base);
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(name + ": " + e.getMessage(), e);
+            throw new ConfigException(name + ": " + ConfigNode.oneLine(String.valueOf(e.getMessage())).getMessage(), e);
         }
     }
 
