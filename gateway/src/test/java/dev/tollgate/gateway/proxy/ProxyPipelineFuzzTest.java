@@ -123,7 +123,7 @@ class ProxyPipelineFuzzTest {
     @Test
     void rig_forwardsAValidRequest_andRelaysTheAnswer() {
         try (Rig rig = new Rig(2)) {
-            byte[] b = (GET + "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\nGET /bad\u0007 HTTP/1.1\r\nHost: a\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
+            byte[] b = (GET + "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\nPOST /bad HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
             rig.client.writeInbound(rig.alloc.heapBuffer(b.length).writeBytes(b));
             rig.pump(null);
             String out = rig.output();
