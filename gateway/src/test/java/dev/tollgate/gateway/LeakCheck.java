@@ -14,7 +14,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * and allocates — which is when the detector looks for leaked buffers — and fails on any report
  * that {@link LeakLogAppender} collected meanwhile.
  */
-final class LeakCheck implements BeforeEachCallback, AfterEachCallback {
+public final class LeakCheck implements BeforeEachCallback, AfterEachCallback {
     static {
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
     }

@@ -46,8 +46,26 @@ public final class ConfigLoader {
         try {
             return read(ConfigNode.root(tree, name), base);
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(name + ": " + e.getMessage(), e);
+            throw new ConfigException(name + ": " + ConfigNode.oneLine(String.valueOf(e.getMessage())).getMessage(), e);
         }
+    }
+
+    /**
+     * A YAML parser's message on one line: its unindented lines (what it was parsing, what went
+     * wrong), without the quoted source and caret lines (the line and column say where).
+     */
+    static String oneLine(String message) {
+        if (message == null) {
+            return "unreadable";
+        }
+        StringBuilder b = new StringBuilder();
+        for (String line : message.split("\\R")) {
+            if (!line.isBlank() && !Character.isWhitespace(line.charAt(0))) {
+                b.append(b.length() == 0 ? "" : "; ").append(line.strip());
+            }
+        }
+        String s = b.length() > 0 ? b.toString() : message;
+        return s.replaceAll("\\p{Cntrl}", " ");
     }
 
     /** The YAML tree of {@code text}, or a ConfigException with the line and column of the syntax error. */
@@ -57,7 +75,7 @@ public final class ConfigLoader {
         } catch (JsonProcessingException e) {
             var loc = e.getLocation();
             String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-            throw new ConfigException(name + ": not valid YAML" + where + " (" + e.getOriginalMessage() + ")", e);
+            throw new ConfigException(name + ": not valid YAML" + where + " (" + oneLine(e.getOriginalMessage()) + ")", e);
         }
     }
 

@@ -27,10 +27,10 @@ public final class ConfigNode {
     /** The root mapping; {@code what} names the document in errors when it is not a mapping. */
     public static ConfigNode root(JsonNode node, String what) {
         if (node == null || node.isMissingNode() || node.isNull()) {
-            throw new IllegalArgumentException(what + " is empty (expected: a YAML mapping)");
+            throw oneLine(what + " is empty (expected: a YAML mapping)");
         }
         if (!node.isObject()) {
-            throw new IllegalArgumentException(what + ": " + node.getNodeType().name().toLowerCase() + " (expected: a YAML mapping of keys)");
+            throw oneLine(what + ": " + node.getNodeType().name().toLowerCase() + " (expected: a YAML mapping of keys)");
         }
         return new ConfigNode(node, "");
     }
@@ -93,7 +93,7 @@ public final class ConfigNode {
     public int integer(String name, int dflt, int min, int max) {
         long x = integer(name, dflt);
         if (x < min || x > max) {
-            throw new IllegalArgumentException(key(name) + ": " + x + " (expected: " + min + ".." + max + ")");
+            throw oneLine(key(name) + ": " + x + " (expected: " + min + ".." + max + ")");
         }
         return (int) x;
     }
@@ -168,7 +168,7 @@ public final class ConfigNode {
         for (JsonNode e : v) {
             String at = key(name) + "[" + i++ + "]";
             if (!e.isObject()) {
-                throw new IllegalArgumentException(at + ": " + describe(e) + " (expected: a mapping of keys)");
+                throw oneLine(at + ": " + describe(e) + " (expected: a mapping of keys)");
             }
             out.add(new ConfigNode(e, at));
         }
@@ -180,17 +180,17 @@ public final class ConfigNode {
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
             String name = it.next();
             if (!known.contains(name)) {
-                throw new IllegalArgumentException("unknown key '" + key(name) + "' (expected one of: " + String.join(", ", known) + ")");
+                throw oneLine("unknown key '" + key(name) + "' (expected one of: " + String.join(", ", known) + ")");
             }
         }
     }
 
     public IllegalArgumentException bad(String name, String value, String expected) {
-        return new IllegalArgumentException(key(name) + ": '" + value + "' (expected: " + expected + ")");
+        return oneLine(key(name) + ": '" + value + "' (expected: " + expected + ")");
     }
 
     private IllegalArgumentException bad(String name, JsonNode v, String expected) {
-        return new IllegalArgumentException(key(name) + ": " + describe(v) + " (expected: " + expected + ")");
+        return oneLine(key(name) + ": " + describe(v) + " (expected: " + expected + ")");
     }
 
     private static String describe(JsonNode v) {
@@ -198,5 +198,12 @@ public final class ConfigNode {
             return "'" + v.asText() + "'";
         }
         return v.isArray() ? "a list" : "a mapping";
+    }
+
+    /** An error whose message quotes configuration text: control characters (a newline in a quoted value) as \\uXXXX, so it stays one line. */
+    static IllegalArgumentException oneLine(String message) {
+        StringBuilder b = new StringBuilder(message.length());
+        message.chars().forEach(c -> b.append(Character.isISOControl(c) ? String.format("\\u%04x", c) : String.valueOf((char) c)));
+        return new IllegalArgumentException(b.toString());
     }
 }
