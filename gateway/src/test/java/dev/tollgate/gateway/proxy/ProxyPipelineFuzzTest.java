@@ -19,7 +19,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledDirectByteBuf;
 import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
@@ -42,7 +42,7 @@ import org.junit.jupiter.api.Test;
  * Fuzzes the proxy's two parsers an attacker reaches, in the gateway's own pipeline on Netty's
  * embedded channels (frozen time, no sockets): the client side (StrictRequestDecoder,
  * FrontendHandler, ProxyResponseEncoder) with any bytes in any split, and the upstream side
- * (HttpClientCodec, BackendHandler, Exchange) with any response bytes. The upstream connections
+ * (UpstreamResponseDecoder, BackendHandler, Exchange) with any response bytes. The upstream connections
  * are embedded channels put in the pool, behind a recorder that decodes exactly what was
  * forwarded. Every buffer comes from an allocator that remembers it: after each input, all of
  * them must be released (besides the paranoid leak detector of the test run).
@@ -172,7 +172,8 @@ class ProxyPipelineFuzzTest {
             for (int i = 0; i < pooled; i++) {
                 EmbeddedChannel up = new EmbeddedChannel();
                 up.config().setAllocator(alloc);
-                up.pipeline().addLast(new HttpClientCodec(px.upstreamDecoder, false, false), new BackendHandler(pool));
+                UpstreamResponseDecoder responses = new UpstreamResponseDecoder(px.upstreamDecoder); // as Exchange builds it
+                up.pipeline().addLast(responses, new HttpRequestEncoder(), new BackendHandler(pool, responses, px.metrics));
                 up.freezeTime();
                 upstreams.add(new Upstream(up, alloc));
                 pool.offer(up);
