@@ -4,16 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tollgate.gateway.counting.ContentCoding;
 import dev.tollgate.gateway.counting.TestCodings;
-import dev.tollgate.meter.ManualClock;
-import dev.tollgate.meter.MeterListener;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -22,35 +16,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * chunks, in whole writes or one byte at a time, through the real proxy over loopback; the client
  * gets exactly the bytes the upstream sent. Broken streams, codings the counter cannot read.
  */
-@ExtendWith(LeakCheck.class)
-class CompressedCountingTest {
-    static final String ME = "net:127.0.0.0/24";
+class CompressedCountingTest extends ScriptedGatewayTest {
     static final String ALL = "gzip, deflate, br, zstd";
-
-    @TempDir
-    Path dir;
-    final ManualClock clock = new ManualClock(GatewayFixture.T0);
-    ScriptedUpstream upstream;
-    Gateway gateway;
-
-    void start(String extraYaml) throws Exception {
-        upstream = new ScriptedUpstream();
-        gateway = GatewayFixture.startGateway(dir, upstream.url(), extraYaml, clock, MeterListener.none());
-    }
-
-    @AfterEach
-    void stop() throws IOException {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (upstream != null) {
-            upstream.close();
-        }
-    }
-
-    RawHttp client() throws IOException {
-        return new RawHttp(gateway.proxyAddress());
-    }
 
     long posts() {
         return gateway.meter().posts24h(ME);

@@ -2,49 +2,16 @@ package dev.tollgate.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.tollgate.meter.ManualClock;
-import dev.tollgate.meter.MeterListener;
-import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What the gateway forwards and what it does when the upstream fails: header rewriting, upstream
  * down, slow, resetting before or during a response; clients that leave mid-response.
  */
-@ExtendWith(LeakCheck.class)
-class ProxyFaultTest {
-    static final String ME = "net:127.0.0.0/24";
-
-    @TempDir
-    Path dir;
-    final ManualClock clock = new ManualClock(GatewayFixture.T0);
-    ScriptedUpstream upstream;
-    Gateway gateway;
-
-    void start(String upstreamUrl, String extraYaml) throws Exception {
-        gateway = GatewayFixture.startGateway(dir, upstreamUrl, extraYaml, clock, MeterListener.none());
-    }
-
-    @AfterEach
-    void stop() throws IOException {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (upstream != null) {
-            upstream.close();
-        }
-    }
-
-    RawHttp client() throws IOException {
-        return new RawHttp(gateway.proxyAddress());
-    }
+class ProxyFaultTest extends ScriptedGatewayTest {
 
     static String page(int posts) {
         StringBuilder b = new StringBuilder("{\"data\":[");

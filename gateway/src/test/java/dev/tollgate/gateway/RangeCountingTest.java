@@ -6,45 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.tollgate.gateway.config.ConfigException;
 import dev.tollgate.gateway.config.ConfigLoader;
 import dev.tollgate.gateway.counting.TestCodings;
-import dev.tollgate.meter.ManualClock;
-import dev.tollgate.meter.MeterListener;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Byte ranges cannot dodge the count: by default {@code Range} and {@code If-Range} never reach the
  * upstream, so each answer is the whole page, counted whole; with {@code counting.ranges: pass} a
  * 206 is charged the upstream's post-count header, else nothing and a metric says so.
  */
-@ExtendWith(LeakCheck.class)
-class RangeCountingTest {
-    static final String ME = "net:127.0.0.0/24";
-
-    @TempDir
-    Path dir;
-    final ManualClock clock = new ManualClock(GatewayFixture.T0);
-    ScriptedUpstream upstream;
-    Gateway gateway;
-
-    void start(String extraYaml) throws Exception {
-        upstream = new ScriptedUpstream();
-        gateway = GatewayFixture.startGateway(dir, upstream.url(), extraYaml, clock, MeterListener.none());
-    }
-
-    @AfterEach
-    void stop() throws IOException {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (upstream != null) {
-            upstream.close();
-        }
-    }
+class RangeCountingTest extends ScriptedGatewayTest {
 
     long posts() {
         return gateway.meter().posts24h(ME);

@@ -2,7 +2,6 @@ package dev.tollgate.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.tollgate.meter.ManualClock;
 import dev.tollgate.meter.MeterListener;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,10 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -31,34 +27,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  * connection cut once the response started), counted by kind, charged nothing undelivered, and
  * the next request (same client connection where it stays open) is served on a fresh connection.
  */
-@ExtendWith(LeakCheck.class)
-class UpstreamFaultsTest {
-    static final String ME = "net:127.0.0.0/24";
+class UpstreamFaultsTest extends ScriptedGatewayTest {
 
-    @TempDir
-    Path dir;
-    final ManualClock clock = new ManualClock(GatewayFixture.T0);
-    ScriptedUpstream upstream;
-    Gateway gateway;
     /** The gateway-side port of the upstream connection each scripted request came on. */
     final List<Integer> ports = new CopyOnWriteArrayList<>();
 
     void start(String upstreamUrl) throws Exception {
-        gateway = GatewayFixture.startGateway(dir, upstreamUrl, "", clock, MeterListener.none());
-    }
-
-    @AfterEach
-    void stop() throws IOException {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (upstream != null) {
-            upstream.close();
-        }
-    }
-
-    RawHttp client() throws IOException {
-        return new RawHttp(gateway.proxyAddress());
+        start(upstreamUrl, "");
     }
 
     /** {@code a}, noting the connection it answers on. */
