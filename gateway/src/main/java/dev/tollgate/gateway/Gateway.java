@@ -108,6 +108,9 @@ public final class Gateway implements AutoCloseable {
         // read-only checks first: a bad entities.yaml stops the start before the data directory is touched
         this.directory = DirectoryWatcher.open(config.entities().directory());
         this.dataDir = DataDir.lock(config.dataDir());
+        if (config.entities().directory() != null) {
+            log.info("entity directory {}: {}", config.entities().directory(), directory.current().summary());
+        }
         Transport transport = Transport.best();
         this.boss = transport.group(1);
         this.workers = transport.group(options.workerThreads());
@@ -483,6 +486,7 @@ public final class Gateway implements AutoCloseable {
         }
         try {
             windows.close();
+            makePrivate(); // the last snapshot's and journal's files, owner-only like the rest
         } catch (IOException e) {
             log.error("windows: could not write the last snapshot: {}", e.toString());
         }

@@ -54,7 +54,6 @@ public final class DirectoryWatcher implements Supplier<Directory> {
             String why = e.getMessage();
             throw new dev.tollgate.gateway.config.ConfigException(why.startsWith(file.toString()) ? why : file + ": " + why, e);
         }
-        log.info("entity directory {}: {}", file, d.summary());
         return new DirectoryWatcher(file, d, text);
     }
 

@@ -36,7 +36,8 @@ final class HtmlReport {
         asOf(b, r);
         String head = ledgerHead(r);
         b.append("<p class=\"meta\" id=\"ledger-head\">").append(head)
-                .append(" (check with <code>tollgate verify-ledger --expect-head</code>).</p>\n");
+                .append(" (check with <code>tollgate verify-ledger --data-dir DIR --expect-head ").append(esc(r.ledgerHead().hash()))
+                .append("</code>).</p>\n");
 
         b.append("<h2>Summary</h2>\n");
         if (r.periods().isEmpty()) {
