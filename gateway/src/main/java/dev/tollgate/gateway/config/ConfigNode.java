@@ -200,10 +200,18 @@ public final class ConfigNode {
         return v.isArray() ? "a list" : "a mapping";
     }
 
-    /** An error whose message quotes configuration text: control characters (a newline in a quoted value) as \\uXXXX, so it stays one line. */
+    /** An error whose message quotes configuration text, kept on one line ({@link #printable}). */
     static IllegalArgumentException oneLine(String message) {
-        StringBuilder b = new StringBuilder(message.length());
-        message.chars().forEach(c -> b.append(Character.isISOControl(c) ? String.format("\\u%04x", c) : String.valueOf((char) c)));
-        return new IllegalArgumentException(b.toString());
+        return new IllegalArgumentException(printable(message));
+    }
+
+    /**
+     * Text that an error message quotes, on one line: each control character (a newline inside a
+     * quoted value, say) written as a Java unicode escape, e.g. {@code \\u000a}.
+     */
+    public static String printable(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        text.chars().forEach(c -> b.append(Character.isISOControl(c) ? String.format("\\u%04x", c) : String.valueOf((char) c)));
+        return b.toString();
     }
 }

@@ -1,5 +1,6 @@
 package dev.tollgate.gateway.entity;
 
+import dev.tollgate.gateway.config.ConfigNode;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 
@@ -16,7 +17,7 @@ public record Cidr(boolean v6, long hi, long lo, int prefix) {
         String addr = slash < 0 ? t : t.substring(0, slash);
         InetAddress a = literal(addr);
         if (a == null) {
-            throw new IllegalArgumentException(key + ": '" + printable(text) + "' (expected: an IP network such as 198.51.100.0/24 or 2001:db8::/48)");
+            throw new IllegalArgumentException(key + ": '" + ConfigNode.printable(text) + "' (expected: an IP network such as 198.51.100.0/24 or 2001:db8::/48)");
         }
         int max = a.getAddress().length * 8;
         int prefix = max;
@@ -27,17 +28,10 @@ public record Cidr(boolean v6, long hi, long lo, int prefix) {
                 prefix = -1;
             }
             if (prefix < 0 || prefix > max) {
-                throw new IllegalArgumentException(key + ": '" + printable(text) + "' (expected: a prefix length in 0.." + max + ")");
+                throw new IllegalArgumentException(key + ": '" + ConfigNode.printable(text) + "' (expected: a prefix length in 0.." + max + ")");
             }
         }
         return of(a, prefix);
-    }
-
-    /** The text as an error message may quote it: on one line, control characters as \\uXXXX. */
-    private static String printable(String text) {
-        StringBuilder b = new StringBuilder(text.length());
-        text.chars().forEach(c -> b.append(Character.isISOControl(c) ? String.format("\\u%04x", c) : String.valueOf((char) c)));
-        return b.toString();
     }
 
     /** The network of {@code prefix} bits that contains {@code address}. */

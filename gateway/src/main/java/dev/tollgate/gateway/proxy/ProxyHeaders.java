@@ -54,8 +54,7 @@ final class ProxyHeaders {
      * no {@code Range}/{@code If-Range}, so the response is a whole document counted whole.
      */
     static void restrictForCounting(HttpHeaders h, GatewayConfig.Ranges ranges) {
-        String accept = h.get(HttpHeaderNames.ACCEPT_ENCODING);
-        String joined = accept == null ? null : joined(h, HttpHeaderNames.ACCEPT_ENCODING.toString());
+        String joined = joined(h, HttpHeaderNames.ACCEPT_ENCODING.toString()); // null when absent: one lookup
         String restricted = AcceptEncoding.restrict(joined);
         if (restricted != joined) {
             h.set(HttpHeaderNames.ACCEPT_ENCODING, restricted);
