@@ -258,6 +258,11 @@ final class EntityMeter {
         return incident instanceof Open;
     }
 
+    /** The sequence of the entity's open incident, 0 when none is open. */
+    int openSequence() {
+        return incident instanceof Open open ? open.sequence() : 0;
+    }
+
     /** Sliding post count at bucket {@code b}. */
     long posts(String id, Meter meter, long b, long nowMillis) {
         Object st = state;

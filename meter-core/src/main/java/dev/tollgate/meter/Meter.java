@@ -417,10 +417,14 @@ public final class Meter {
         return unpublishedFlags.containsKey(entity);
     }
 
-    /** The incident is final in the meter but its final record is not durable yet (views show it provisional until then). */
-    public boolean finalPending(Incident incident) {
-        Incident pending = unpublishedFinals.get(incident.entity());
-        return pending != null && pending.id().equals(incident.id());
+    /**
+     * True while {@code incident} is still open in the meter: not final, not even with its final
+     * record still on its way to the ledger. A view taken a moment ago may still show it
+     * provisional; this is the check to make before writing anything that must precede its final.
+     */
+    public boolean stillOpen(Incident incident) {
+        EntityMeter e = openIncidents.get(incident.entity());
+        return e != null && e.openSequence() == incident.sequence();
     }
 
     private boolean visiblyFlagged(String entity, EntityMeter e) {

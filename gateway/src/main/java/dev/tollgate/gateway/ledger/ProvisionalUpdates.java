@@ -49,8 +49,8 @@ public final class ProvisionalUpdates {
         long next = now + EVERY_MILLIS;
         Set<String> open = new HashSet<>();
         for (Incident i : meter.incidents()) {
-            if (i.status() != Incident.Status.PROVISIONAL || meter.finalPending(i)) {
-                continue; // a final record already queued: no provisional one may follow it
+            if (i.status() != Incident.Status.PROVISIONAL || !meter.stillOpen(i)) {
+                continue; // final meanwhile (its record queued or written): no provisional one may follow it
             }
             open.add(i.id());
             long last = Math.max(latest.getOrDefault(i.id(), Long.MIN_VALUE), i.flaggedAtMillis());
@@ -75,7 +75,7 @@ public final class ProvisionalUpdates {
     public synchronized void atShutdown() {
         long now = clock.millis();
         for (Incident i : meter.incidents()) {
-            if (i.status() == Incident.Status.PROVISIONAL && !meter.finalPending(i)) {
+            if (i.status() == Incident.Status.PROVISIONAL && meter.stillOpen(i)) {
                 writer.onProvisionalUpdate(i, Instant.ofEpochMilli(now));
                 written.incrementAndGet();
                 latest.put(i.id(), now);
