@@ -463,18 +463,17 @@ final class Exchange {
             return;
         }
         charged = true;
-        px.charged.increment();
         front.charged(posts);
-        if (who == null) {
-            return; // metering is off
+        if (who != null) {
+            if (posts == 0 && (status < 200 || status >= 300)) {
+                px.meter.recordIfPresent(who.entity(), 0, 1); // a refusal without posts never mints an entity
+            } else {
+                px.meter.record(who.entity(), posts, 1);
+            }
+            px.metrics.posts(posts);
+            px.seen.note(who);
         }
-        if (posts == 0 && (status < 200 || status >= 300)) {
-            px.meter.recordIfPresent(who.entity(), 0, 1); // a refusal without posts never mints an entity
-        } else {
-            px.meter.record(who.entity(), posts, 1);
-        }
-        px.metrics.posts(posts);
-        px.seen.note(who);
+        px.charged.increment(); // last: whoever sees the count sees the record in the meter
     }
 
     // ---- failures -------------------------------------------------------------------------
