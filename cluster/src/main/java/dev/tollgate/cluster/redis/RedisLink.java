@@ -1,0 +1,208 @@
+package dev.tollgate.cluster.redis;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
+import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.event.connection.ConnectionActivatedEvent;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+
+/**
+ * The Lettuce side of {@link GlobalWindows}: one connection, to a Redis Cluster or to a single
+ * Redis, opened lazily (Redis may be down when the gateway starts: the first round that reaches
+ * it connects) and kept by Lettuce (auto-reconnect; in a cluster, periodic and adaptive topology
+ * refresh, so a failover's new master is found by itself).
+ *
+ * <p>Threads: {@link #commands()} and {@link #reloadLibrary()} are called by one thread at a time
+ * (the shipper, or a caller of {@code GlobalWindows} holding its lock); Lettuce's event bus
+ * thread only bumps {@link #generation()} and clears {@code libraryChecked}, both safe to race:
+ * at worst the library is checked once more than needed.
+ *
+ * <p>Choice of client: with several nodes, or with {@code Mode.CLUSTER}, the cluster client; with
+ * one node in {@code Mode.AUTO} the node is asked ({@code INFO cluster}) once it answers, and a
+ * cluster node gets the cluster client, a plain Redis the standalone one.
+ */
+final class RedisLink implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RedisLink.class);
+    /** Commands buffered per connection at most; a round never sends more at once ({@link GlobalWindows#CHUNK}). */
+    static final int REQUEST_QUEUE = 32_768;
+
+    private final List<RedisURI> uris;
+    private final GlobalWindows.Mode mode;
+    private final Duration timeout;
+    private final ClientResources resources;
+    private final Disposable events;
+    private final AtomicLong generation = new AtomicLong();
+    private volatile boolean libraryChecked;
+
+    private RedisClusterClient clusterClient;
+    private RedisClient singleClient;
+    private StatefulRedisClusterConnection<String, String> cluster;
+    private StatefulRedisConnection<String, String> single;
+
+    RedisLink(List<RedisURI> uris, GlobalWindows.Mode mode, Duration timeout) {
+        this.uris = List.copyOf(uris);
+        this.mode = mode;
+        this.timeout = timeout;
+        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1).build();
+        this.events = resources.eventBus().get().subscribe(e -> {
+            if (e instanceof ClusterTopologyChangedEvent || e instanceof ConnectionActivatedEvent) {
+                libraryChecked = false;
+                generation.incrementAndGet();
+            }
+        });
+    }
+
+    /**
+     * Changes each time a connection becomes active (the first one, and every reconnect) or the
+     * cluster's topology changes: the moments after which Redis may miss writes it acknowledged.
+     */
+    long generation() {
+        return generation.get();
+    }
+
+    /** The commands, connecting and checking the function library first if needed; throws if Redis cannot be reached. */
+    synchronized RedisClusterAsyncCommands<String, String> commands() {
+        if (cluster == null && single == null) {
+            connect();
+        }
+        if (!libraryChecked) {
+            libraryChecked = true;
+            try {
+                loadLibrary(false);
+            } catch (RuntimeException e) {
+                libraryChecked = false;
+                throw e;
+            }
+        }
+        return cluster != null ? cluster.async() : single.async();
+    }
+
+    /** After "Function not found" (a master that never had it, a FUNCTION FLUSH): load it everywhere again. */
+    synchronized void reloadLibrary() {
+        loadLibrary(true);
+        libraryChecked = true;
+    }
+
+    private void connect() {
+        SocketOptions socket = SocketOptions.builder().connectTimeout(timeout).keepAlive(true).build();
+        TimeoutOptions timeouts = TimeoutOptions.enabled(timeout);
+        if (mode == GlobalWindows.Mode.SINGLE || (mode == GlobalWindows.Mode.AUTO && uris.size() == 1 && !isClusterNode())) {
+            RedisClient client = RedisClient.create(resources, uris.get(0));
+            client.setOptions(ClientOptions.builder().autoReconnect(true).requestQueueSize(REQUEST_QUEUE)
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
+                    .socketOptions(socket).timeoutOptions(timeouts).build());
+            try {
+                single = client.connect();
+            } catch (RuntimeException e) {
+                client.shutdown(Duration.ZERO, Duration.ZERO);
+                throw e;
+            }
+            singleClient = client;
+            log.info("Redis: connected to the single Redis at {}", uris.get(0));
+        } else {
+            RedisClusterClient client = RedisClusterClient.create(resources, uris);
+            client.setOptions(ClusterClientOptions.builder().autoReconnect(true).requestQueueSize(REQUEST_QUEUE)
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
+                    .socketOptions(socket).timeoutOptions(timeouts)
+                    .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                            .enablePeriodicRefresh(Duration.ofSeconds(10))
+                            .enableAllAdaptiveRefreshTriggers()
+                            .adaptiveRefreshTriggersTimeout(Duration.ofMillis(500))
+                            .refreshTriggersReconnectAttempts(2)
+                            .build())
+                    .build());
+            try {
+                cluster = client.connect();
+            } catch (RuntimeException e) {
+                client.shutdown(Duration.ZERO, Duration.ZERO);
+                throw e;
+            }
+            clusterClient = client;
+            log.info("Redis: connected to the cluster at {}", uris);
+        }
+    }
+
+    /** Asks the only node whether it is a cluster node; throws if it cannot be reached. */
+    private boolean isClusterNode() {
+        RedisClient probe = RedisClient.create(resources, uris.get(0));
+        probe.setOptions(ClientOptions.builder().autoReconnect(false)
+                .socketOptions(SocketOptions.builder().connectTimeout(timeout).build()).build());
+        try (StatefulRedisConnection<String, String> c = probe.connect()) {
+            return c.sync().info("cluster").contains("cluster_enabled:1");
+        } finally {
+            probe.shutdown(Duration.ZERO, Duration.ZERO);
+        }
+    }
+
+    /**
+     * Loads the library on every master where it is missing or older ({@code force}: everywhere).
+     * Masters replicate it to their replicas, so a promoted replica has it already.
+     */
+    private void loadLibrary(boolean force) {
+        List<RedisClusterCommands<String, String>> masters = new ArrayList<>();
+        if (single != null) {
+            masters.add(single.sync());
+        } else {
+            for (RedisClusterNode node : cluster.getPartitions()) {
+                if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.is(RedisClusterNode.NodeFlag.FAIL)
+                        && !node.getSlots().isEmpty()) {
+                    masters.add(cluster.getConnection(node.getNodeId()).sync());
+                }
+            }
+        }
+        for (RedisClusterCommands<String, String> m : masters) {
+            long version = force ? 0 : installedVersion(m);
+            if (version < Library.VERSION) {
+                m.functionLoad(Library.CODE, true);
+                log.info("Redis: loaded the tollgate function library, version {} (was {})", Library.VERSION, version);
+            }
+        }
+    }
+
+    private static long installedVersion(RedisClusterCommands<String, String> m) {
+        try {
+            Long v = m.fcallReadOnly("tollgate_version", ScriptOutputType.INTEGER);
+            return v == null ? 0 : v;
+        } catch (RedisCommandExecutionException e) {
+            if (Library.isMissing(e)) {
+                return 0;
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        events.dispose();
+        if (cluster != null) {
+            cluster.close();
+            clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+        if (single != null) {
+            single.close();
+            singleClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+        resources.shutdown(0, 2, java.util.concurrent.TimeUnit.SECONDS);
+    }
+}

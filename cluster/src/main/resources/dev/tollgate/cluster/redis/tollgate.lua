@@ -1,0 +1,236 @@
+#!lua name=tollgate
+--[[
+Tollgate's global windows (SPEC §9): the server side of dev.tollgate.cluster.redis.GlobalWindows.
+Loaded by every gateway at start on every master, and again when a call meets "Function not
+found" (a new master after a failover, a FUNCTION FLUSH); a gateway replaces it only when its
+own TOLLGATE_VERSION is newer than tollgate_version() answers, so a rolling upgrade never
+downgrades it.
+
+Keys. One entity's state lives under one hash tag, so on one slot and one master, and every
+function call touches one entity atomically:
+  tg:{<entity>}:w  the window: one field per bucket, named by its index (start millis / bucket
+                   millis), valued "node=posts,requests;node=posts,requests" (each gateway's
+                   absolute counts), plus t (the window's end bucket), w and r (the posts and
+                   requests of the buckets (t - n, t], kept incrementally).
+  tg:{<entity>}:i  the incidents: open (the open sequence), last (the last sequence), fb and fc
+                   (the open flag's bucket and count), cs and ce (the last closed period's
+                   buckets [cs, ce)). Exists only for an entity that was ever flagged.
+
+Absolute values with max-merge. A gateway ships, per bucket, its own absolute counts (what its
+meter holds, not a delta), and the function keeps per (gateway, bucket) the maximum of what it
+was sent. A gateway's count of a bucket only grows, so the maximum is its latest value: a
+shipment applied twice, late, or after a newer one changes nothing (max is idempotent,
+commutative and associative), so retries and replays after a failover are always safe. Every
+stored value is a value some gateway really counted, so no sum is ever above the truth; it is
+below it only by what was not shipped yet. The cost is space and bytes: a gateway's entry per
+bucket (about 10-20 bytes in the field), and every shipment carries the whole current value of
+each changed bucket rather than a small delta (a changed entity sends usually one bucket, the
+current one). Deltas with sequence numbers would need per-gateway sequence state, dup/gap
+answers and a resend protocol; absolute values need none.
+
+Exactly-once crossing. The crossing is decided inside tollgate_ship, atomically on the entity's
+master: if no incident is open and the window's posts minus those still in the window that
+belong to the last closed (final) period exceed the threshold, the call records an open
+incident (last + 1) and answers its sequence to this caller only; every later caller sees it
+open and gets 0. A lost master may lose a decision made just before it died; the next shipment
+then decides again with the same sequence, and the PostgreSQL ledger's one-open-incident rule
+makes a second flag harmless (SPEC §9).
+
+Expiry. A bucket matters while it can be in a window or in the evidence of a flag raised in it:
+until its end + window + 24 h (the finalization). Each shipment extends the window key's TTL
+(never shortens it) to that horizon of its newest bucket, relative to the shipper's clock, so an
+entity that stops getting traffic vanishes once nothing can need it. The incident key holds a
+few numbers and never expires: the sequence of the next flag must follow the last one.
+--]]
+
+local function num(v, what)
+  local x = tonumber(v)
+  if x == nil then
+    error('tollgate: ' .. what .. ': ' .. tostring(v) .. ' (expected: a number)')
+  end
+  return x
+end
+
+local function int(x)
+  return string.format('%d', x)
+end
+
+-- The posts and requests of one bucket over every gateway, and its gateways.
+local function total(v)
+  local p, r = 0, 0
+  if v then
+    for _, op, orq in string.gmatch(v, '([^=;]+)=(%d+),(%d+)') do
+      p = p + tonumber(op)
+      r = r + tonumber(orq)
+    end
+  end
+  return p, r
+end
+
+-- Max-merges (node, p, r) into a bucket's value; returns the new value (nil: unchanged) and the
+-- growth of its posts and requests.
+local function merge(v, node, p, r)
+  if not v then
+    return node .. '=' .. int(p) .. ',' .. int(r), p, r
+  end
+  local out, found, dp, dr = {}, false, 0, 0
+  for n, op, orq in string.gmatch(v, '([^=;]+)=(%d+),(%d+)') do
+    if n == node then
+      found = true
+      op, orq = tonumber(op), tonumber(orq)
+      local np, nr = math.max(op, p), math.max(orq, r)
+      dp, dr = np - op, nr - orq
+      out[#out + 1] = n .. '=' .. int(np) .. ',' .. int(nr)
+    else
+      out[#out + 1] = n .. '=' .. op .. ',' .. orq
+    end
+  end
+  if not found then
+    out[#out + 1] = node .. '=' .. int(p) .. ',' .. int(r)
+    dp, dr = p, r
+  end
+  if dp == 0 and dr == 0 then
+    return nil, 0, 0
+  end
+  return table.concat(out, ';'), dp, dr
+end
+
+-- KEYS: window, incidents. ARGV: node, current bucket, buckets per window, threshold,
+-- bucket millis, now millis, keep millis (window + finalization), then bucket, posts, requests...
+-- Returns {posts, requests, flagged sequence or 0, open sequence or 0, flag bucket or -1, flag count}.
+local function ship(keys, args)
+  local kw, ki = keys[1], keys[2]
+  local node = args[1]
+  local cur = num(args[2], 'current bucket')
+  local n = num(args[3], 'buckets per window')
+  local threshold = num(args[4], 'threshold')
+  local bms = num(args[5], 'bucket millis')
+  local now = num(args[6], 'now millis')
+  local keep = num(args[7], 'keep millis')
+  if #args < 10 or (#args - 7) % 3 ~= 0 then
+    error('tollgate: ship: ' .. #args .. ' arguments (expected: 7 + 3 per bucket)')
+  end
+  local newest = -1
+  for i = 8, #args, 3 do
+    newest = math.max(newest, num(args[i], 'bucket'))
+  end
+  cur = math.max(cur, newest)
+
+  -- Slide the window's end to max(t, cur): buckets leaving it leave the sums.
+  local state = redis.call('HMGET', kw, 't', 'w', 'r')
+  local t, w, wr = tonumber(state[1]), tonumber(state[2]) or 0, tonumber(state[3]) or 0
+  if t == nil or cur - t >= n then
+    t, w, wr = cur, 0, 0
+  elseif cur > t then
+    for x = t - n + 1, cur - n do
+      local p, r = total(redis.call('HGET', kw, int(x)))
+      w, wr = w - p, wr - r
+    end
+    t = cur
+  end
+
+  for i = 8, #args, 3 do
+    local b = num(args[i], 'bucket')
+    local field = int(b)
+    local v, dp, dr = merge(redis.call('HGET', kw, field), node, num(args[i + 1], 'posts'), num(args[i + 2], 'requests'))
+    if v then
+      redis.call('HSET', kw, field, v)
+      if b > t - n then
+        w, wr = w + dp, wr + dr
+      end
+    end
+  end
+  redis.call('HSET', kw, 't', int(t), 'w', int(w), 'r', int(wr))
+  local ttl = math.max((newest + 1) * bms + keep - now, 1000)
+  local current = redis.call('PTTL', kw)
+  if current < 0 or current < ttl then
+    redis.call('PEXPIRE', kw, int(ttl))
+  end
+
+  local inc = redis.call('HMGET', ki, 'open', 'last', 'cs', 'ce', 'fb', 'fc')
+  local open = tonumber(inc[1]) or 0
+  local flagged, fb, fc = 0, tonumber(inc[5]) or -1, tonumber(inc[6]) or 0
+  if open == 0 and w > threshold then
+    local count = w
+    local cs, ce = tonumber(inc[3]), tonumber(inc[4])
+    if cs and ce then
+      for x = math.max(cs, t - n + 1), math.min(ce - 1, t) do
+        local p = total(redis.call('HGET', kw, int(x)))
+        count = count - p
+      end
+    end
+    if count > threshold then
+      flagged = (tonumber(inc[2]) or 0) + 1
+      open, fb, fc = flagged, t, count
+      redis.call('HSET', ki, 'open', int(open), 'last', int(open), 'fb', int(fb), 'fc', int(fc))
+    end
+  end
+  return {w, wr, flagged, open, fb, fc}
+end
+
+-- KEYS: incidents. ARGV: sequence, flag bucket, flag count. Adopts an incident raised elsewhere
+-- (a gateway's certain local flag while Redis was away) if none is open and it is newer than the
+-- last. Returns the open sequence afterwards (0: none).
+local function open_incident(keys, args)
+  local ki = keys[1]
+  local seq = num(args[1], 'sequence')
+  local inc = redis.call('HMGET', ki, 'open', 'last')
+  local open, last = tonumber(inc[1]) or 0, tonumber(inc[2]) or 0
+  if open == 0 and seq > last then
+    redis.call('HSET', ki, 'open', int(seq), 'last', int(seq), 'fb', int(num(args[2], 'flag bucket')),
+        'fc', int(num(args[3], 'flag count')))
+    return seq
+  end
+  return open
+end
+
+-- KEYS: incidents. ARGV: sequence, first bucket, end bucket (exclusive) of its final period.
+-- The period's posts never count toward another flag. Returns the open sequence afterwards.
+local function close_incident(keys, args)
+  local ki = keys[1]
+  local seq = num(args[1], 'sequence')
+  local cs, ce = num(args[2], 'start bucket'), num(args[3], 'end bucket')
+  local inc = redis.call('HMGET', ki, 'open', 'last', 'ce')
+  local open, last, oldCe = tonumber(inc[1]) or 0, tonumber(inc[2]) or 0, tonumber(inc[3])
+  if open ~= 0 and open <= seq then
+    redis.call('HDEL', ki, 'open', 'fb', 'fc')
+    open = 0
+  end
+  redis.call('HSET', ki, 'last', int(math.max(last, seq)))
+  if oldCe == nil or ce > oldCe then
+    redis.call('HSET', ki, 'cs', int(cs), 'ce', int(ce))
+  end
+  return open
+end
+
+-- KEYS: window. ARGV: first bucket, end bucket (exclusive). Returns {nodes, bucket, posts,
+-- requests, bucket, posts, requests...} for every bucket of the range with traffic.
+local function series(keys, args)
+  local from, to = num(args[1], 'from bucket'), num(args[2], 'to bucket')
+  local all = redis.call('HGETALL', keys[1])
+  local out, nodes, seen = { {} }, {}, {}
+  for i = 1, #all, 2 do
+    local b = tonumber(all[i])
+    if b and b >= from and b < to then
+      local p, r = 0, 0
+      for nd, op, orq in string.gmatch(all[i + 1], '([^=;]+)=(%d+),(%d+)') do
+        p, r = p + tonumber(op), r + tonumber(orq)
+        if not seen[nd] then
+          seen[nd] = true
+          nodes[#nodes + 1] = nd
+        end
+      end
+      out[#out + 1] = b
+      out[#out + 1] = p
+      out[#out + 1] = r
+    end
+  end
+  out[1] = nodes
+  return out
+end
+
+redis.register_function('tollgate_ship', ship)
+redis.register_function('tollgate_open', open_incident)
+redis.register_function('tollgate_close', close_incident)
+redis.register_function{function_name = 'tollgate_series', callback = series, flags = {'no-writes'}}
+redis.register_function{function_name = 'tollgate_version', callback = function() return 1 end, flags = {'no-writes'}}
