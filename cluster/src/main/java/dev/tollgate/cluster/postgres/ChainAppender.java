@@ -80,8 +80,12 @@ final class ChainAppender {
 
     /** Locks every incident row of {@code entities}, in a fixed order (see the class comment). */
     static void lockIncidents(Connection c, Collection<String> entities) throws SQLException {
-        Set<String> sorted = new TreeSet<>(entities);
-        sorted.remove(null);
+        Set<String> sorted = new TreeSet<>();
+        entities.forEach(e -> {
+            if (e != null) {
+                sorted.add(e);
+            }
+        });
         if (sorted.isEmpty()) {
             return;
         }

@@ -264,8 +264,8 @@ final class Replicator implements Runnable {
             if (nowUp) {
                 log.info("cluster ledger: PostgreSQL delivery running again for node {}; delivered up to local record {}", nodeId, delivered);
             } else {
-                log.warn("cluster ledger: cannot deliver to PostgreSQL ({}); local records wait in {} and are retried", e.toString(),
-                        local.file());
+                log.warn("cluster ledger: delivery to PostgreSQL stopped ({}); local records wait in {} and are retried", e.toString(),
+                        local.file(), e instanceof RuntimeException ? e : null);
             }
         }
         up = nowUp;
