@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.LongAdder;
  * durable before visible: {@link IncidentBook}. Where counts go beyond this process (the journal,
  * the cluster's shipper): {@link ChangeFeed}; who decides crossings: {@link Crossings}.
  */
-public final class Meter {
+public final class Meter implements MeterView {
 
     private final MeterConfig config;
     private final DamagesTerms terms;
@@ -159,6 +159,7 @@ public final class Meter {
     }
 
     /** The entity's sliding 24h post count now. */
+    @Override
     public long posts24h(String entity) {
         long now = clock.millis();
         EntityMeter e = peek(entity);
@@ -166,6 +167,7 @@ public final class Meter {
     }
 
     /** The entity's sliding 24h request count now. */
+    @Override
     public long requests24h(String entity) {
         EntityMeter e = peek(entity);
         return e == null ? 0 : e.requests(this, relativeBucket(clock.millis()));
@@ -175,6 +177,7 @@ public final class Meter {
      * Milliseconds from now until the entity's sliding post count, with no new posts, is at most
      * {@code level}: when enough of its buckets have left the window. 0 if it already is.
      */
+    @Override
     public long millisUntilAtMost(String entity, long level) {
         long now = clock.millis();
         long b = relativeBucket(now);
@@ -193,12 +196,14 @@ public final class Meter {
     }
 
     /** True while the entity has a provisional incident whose flag is durable. */
+    @Override
     public boolean flagged(String entity) {
         EntityMeter e = peek(entity);
         return e != null && book.visiblyFlagged(entity, e);
     }
 
     /** The entity's flag is raised but its ledger record is not durable yet: nothing may show it (no 429 either). */
+    @Override
     public boolean flagPending(String entity) {
         return book.flagPending(entity);
     }
@@ -219,11 +224,13 @@ public final class Meter {
     }
 
     /** Every final incident, then every provisional one as it stands now; oldest flag first. */
+    @Override
     public List<Incident> incidents() {
         return book.incidents((id, e) -> e.openIncident(id, this));
     }
 
     /** Entity ids with their sliding post counts, highest first; a scan, for the admin API. */
+    @Override
     public List<EntityCount> top(int limit) {
         long now = clock.millis();
         long b = relativeBucket(now);
@@ -407,6 +414,7 @@ public final class Meter {
         return book.openCount();
     }
 
+    @Override
     public MeterConfig config() {
         return config;
     }
