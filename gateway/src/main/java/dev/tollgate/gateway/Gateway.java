@@ -110,6 +110,12 @@ public final class Gateway implements AutoCloseable {
      */
     private Gateway(GatewayConfig config, Options options) throws IOException, InterruptedException {
         this.config = config;
+        if (config.clustered() && config.entities().keyHashSecretFile() == null
+                && (System.getenv(KeyHasher.SECRET_ENV) == null || System.getenv(KeyHasher.SECRET_ENV).isBlank())) {
+            // each gateway would otherwise generate its own secret: one API key, a different entity on each gateway
+            throw new IOException("entities.keyHashSecretFile: missing (expected in cluster mode: the same secret file on every gateway, "
+                    + "or " + KeyHasher.SECRET_ENV + ", so that one API key is one entity cluster-wide)");
+        }
         // read-only checks first: a bad entities.yaml stops the start before the data directory is touched
         this.directory = DirectoryWatcher.open(config.entities().directory());
         this.dataDir = DataDir.lock(config.dataDir());

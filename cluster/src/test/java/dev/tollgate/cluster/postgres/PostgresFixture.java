@@ -33,10 +33,10 @@ import org.junit.jupiter.api.Assumptions;
  * "PostgreSQL down" tests. {@link #close()} stops it and deletes the directory. Skipped with an
  * assumption only when the binaries are absent.
  */
-final class PostgresFixture implements AutoCloseable {
+public final class PostgresFixture implements AutoCloseable {
     static final String BIN = "/usr/lib/postgresql/15/bin";
-    static final String USER = "tollgate";
-    static final String PASSWORD = "tollgate-test-password";
+    public static final String USER = "tollgate";
+    public static final String PASSWORD = "tollgate-test-password";
     private static final String SUPERUSER_PASSWORD = "postgres-test-password";
     private static final AtomicInteger DATABASES = new AtomicInteger();
 
@@ -51,7 +51,7 @@ final class PostgresFixture implements AutoCloseable {
     }
 
     /** Creates a cluster in a new temporary directory and starts it. */
-    static PostgresFixture startNew() throws IOException, InterruptedException {
+    public static PostgresFixture startNew() throws IOException, InterruptedException {
         Assumptions.assumeTrue(Files.isExecutable(Path.of(BIN, "initdb")) && Files.isExecutable(Path.of(BIN, "pg_ctl")),
                 "PostgreSQL 15 binaries not found in " + BIN + " (install the postgresql-15 package to run the cluster ledger tests)");
         boolean root = "root".equals(System.getProperty("user.name"));
@@ -96,32 +96,32 @@ final class PostgresFixture implements AutoCloseable {
     }
 
     /** Starts (or restarts after {@link #stop()}/{@link #kill()}) the server on its port and data directory. */
-    void start() throws IOException, InterruptedException {
+    public void start() throws IOException, InterruptedException {
         run(List.of(BIN + "/pg_ctl", "start", "-w", "-t", "60", "-D", data().toString(), "-l", dir.resolve("server.log").toString(),
                 "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -k " + dir + " -c fsync=off -c synchronous_commit=off"
                         + " -c full_page_writes=off -c max_connections=60"), true);
     }
 
     /** A clean, fast stop: connections are closed, the server exits. */
-    void stop() throws IOException, InterruptedException {
+    public void stop() throws IOException, InterruptedException {
         run(List.of(BIN + "/pg_ctl", "stop", "-w", "-m", "fast", "-D", data().toString()), true);
     }
 
     /** An immediate stop, like a crash (the next start recovers from the WAL). */
-    void kill() throws IOException, InterruptedException {
+    public void kill() throws IOException, InterruptedException {
         run(List.of(BIN + "/pg_ctl", "stop", "-w", "-m", "immediate", "-D", data().toString()), true);
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    String url(String database) {
+    public String url(String database) {
         return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
     }
 
     /** A new, empty database owned by {@code tollgate}; its URL. */
-    String newDatabase() throws SQLException {
+    public String newDatabase() throws SQLException {
         String name = "t" + DATABASES.incrementAndGet();
         try (Connection c = DriverManager.getConnection(url("postgres"), "postgres", SUPERUSER_PASSWORD);
                 Statement s = c.createStatement()) {
