@@ -209,6 +209,18 @@ class ClusterScenarioTest {
             assertThat(admin(g, "/api/v1/incidents").get(0)).isEqualTo(fin);
         }
         assertThat(finalRecords(database)).as("final records in the cluster chain").isEqualTo(1);
+
+        // offline, from any gateway's configuration: the same report and a sound chain (issue 12 item 3)
+        gateways.forEach(Gateway::close);
+        CommandLineTest.Run report = CommandLineTest.run("report", "--config", dir.resolve("gw2/tollgate.yaml").toString(), "--format", "json");
+        assertThat(report.exit()).as(report.err()).isZero();
+        JsonNode periods = JSON.readTree(report.out()).path("periods");
+        assertThat(periods).hasSize(1);
+        assertThat(periods.get(0).path("status").asText()).isEqualTo("final");
+        assertThat(periods.get(0).path("posts").asLong()).isEqualTo(1_200);
+        CommandLineTest.Run verify = CommandLineTest.run("verify-ledger", "--config", dir.resolve("gw3/tollgate.yaml").toString());
+        assertThat(verify.exit()).as(verify.out() + verify.err()).isZero();
+        assertThat(verify.out()).contains("cluster ledger " + database + ": OK");
     }
 
     private static long flagRecords(String url) throws Exception {
