@@ -88,8 +88,12 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
     private final LongAdder flagsRaised = new LongAdder();
     private final LongAdder finalsWritten = new LongAdder();
     private final LongAdder certainFlags = new LongAdder();
-    private volatile long lastRefreshMillis = Long.MIN_VALUE;
+    /** System.nanoTime of the next read of PostgreSQL: a cadence in real time, whatever the meter's clock says. */
+    private volatile long nextRefreshNanos = Long.MIN_VALUE;
     private volatile IncidentHistory history = IncidentHistory.of(List.of());
+    /** Why the last read of PostgreSQL failed and since when; null while reads succeed. */
+    private volatile String readFailure;
+    private volatile Instant readFailingSince;
 
     private ClusterMeter(ClusterSettings settings, Meter local, DamagesTerms terms, Clock clock, Records records, Ledger localLedger) {
         this.nodeId = settings.nodeId();
@@ -225,7 +229,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
         } else if (!unoffered.isEmpty()) {
             offerOwnFlags();
         }
-        if (now - lastRefreshMillis >= REFRESH_MILLIS || lastRefreshMillis == Long.MIN_VALUE) {
+        if (nextRefreshNanos == Long.MIN_VALUE || System.nanoTime() - nextRefreshNanos >= 0) {
             refresh(now);
         }
         if (redisUp) {
@@ -298,9 +302,20 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
             this.open.keySet().removeIf(e -> !fresh.containsKey(e) && !flagging.containsKey(e) && !unoffered.containsKey(e)
                     && !recentlyRaised(e, now));
             history = IncidentHistory.of(ledger.records());
-            lastRefreshMillis = now;
+            nextRefreshNanos = System.nanoTime() + REFRESH_MILLIS * 1_000_000;
+            if (readFailure != null) {
+                log.info("cluster: PostgreSQL readable again (failing since {})", readFailingSince);
+            }
+            readFailure = null;
+            readFailingSince = null;
         } catch (SQLException | RuntimeException e) {
-            log.debug("cluster: PostgreSQL not readable now ({}); flags known stay as they are", e.toString());
+            if (readFailure == null) {
+                readFailingSince = Instant.ofEpochMilli(now);
+                log.warn("cluster: PostgreSQL cannot be read ({}); flags known stay as they are, records wait in the local ledger",
+                        e.toString());
+            }
+            readFailure = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            nextRefreshNanos = System.nanoTime() + 1_000_000_000L; // try again in a second
         }
     }
 
@@ -438,6 +453,21 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
 
     public ClusterLedger.Status postgresStatus() {
         return ledger.status();
+    }
+
+    /**
+     * Null while PostgreSQL is fine for this gateway (delivery and reads), else why not and since
+     * when: for readiness and the status API, which name the degraded link.
+     */
+    public String postgresProblem() {
+        ClusterLedger.Status s = ledger.status();
+        if (!s.up()) {
+            return "unreachable since " + s.since() + (s.lastError() == null ? "" : " (" + s.lastError() + ")") + "; " + s.pending()
+                    + " records wait in the local ledger";
+        }
+        String read = readFailure;
+        return read == null ? null : "cannot be read since " + readFailingSince + " (" + read + "); " + s.pending()
+                + " records wait in the local ledger";
     }
 
     public WindowShipper.Stats shipping() {
