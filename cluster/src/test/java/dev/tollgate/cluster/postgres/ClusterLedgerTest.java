@@ -399,4 +399,78 @@ class ClusterLedgerTest {
             assertThat(v.records()).hasSize(3);
         }
     }
+
+    @Test
+    void sameEntitiesFlaggedByThreeGatewaysAtOnce_whileClaimsRun_oneIncidentEach_andNoDeadlock() throws Exception {
+        List<String> nodes = List.of("gw-1", "gw-2", "gw-3");
+        Map<String, Ledger> locals = new HashMap<>();
+        Map<String, ClusterLedger> clusters = new HashMap<>();
+        for (String n : nodes) {
+            locals.put(n, local(n));
+        }
+        int old = 10;
+        for (int i = 0; i < old; i++) {
+            locals.get("gw-1").submitAll(List.of("flag", "provisional"), List.of(TestRecords.flag("old" + i, 1, T0, 101),
+                    TestRecords.period("old" + i, 1, T0, 101, "provisional"))).join();
+        }
+        for (String n : nodes) {
+            clusters.put(n, cluster(n, locals.get(n)));
+        }
+        awaitDelivered(clusters.get("gw-1"), locals.get("gw-1"));
+        int fresh = 25;
+        Instant flagged = T0.plusMillis(TestRecords.WINDOW);
+        long now = flagged.toEpochMilli();
+        ExecutorService threads = Executors.newFixedThreadPool(5);
+        CountDownLatch go = new CountDownLatch(1);
+        List<LedgerRecord> claimed = java.util.Collections.synchronizedList(new ArrayList<>());
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (String n : nodes) {
+                done.add(threads.submit(() -> {
+                    List<Integer> order = new ArrayList<>();
+                    for (int i = 0; i < fresh; i++) {
+                        order.add(i);
+                    }
+                    java.util.Collections.shuffle(order, new java.util.Random(n.hashCode()));
+                    go.await();
+                    for (int i : order) {
+                        locals.get(n).submitAll(List.of("flag", "provisional"), List.of(TestRecords.flag("new" + i, 1, flagged, 101),
+                                TestRecords.period("new" + i, 1, flagged, 101, "provisional"))).join();
+                    }
+                    return null;
+                }));
+            }
+            for (String n : List.of("gw-2", "gw-3")) {
+                done.add(threads.submit(() -> {
+                    go.await();
+                    for (int round = 0; round < 50 && claimed.size() < old; round++) {
+                        claimed.addAll(clusters.get(n).claimDue(now, TestRecords.WINDOW,
+                                i -> TestRecords.period(i.entity(), (int) i.sequence(), i.flaggedAt(), 150, "final")));
+                    }
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (Future<?> f : done) {
+                f.get();
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+        for (String n : nodes) {
+            awaitDelivered(clusters.get(n), locals.get(n));
+        }
+        assertThat(claimed).hasSize(old);
+        assertThat(clusters.get("gw-1").openIncidents()).hasSize(fresh)
+                .allSatisfy(i -> assertThat(i.entity()).startsWith("new"));
+        LedgerVerification v = clusters.get("gw-3").verify();
+        assertThat(v.badLine()).isZero();
+        assertThat(v.records()).filteredOn(r -> r.type().equals("flag")).hasSize(old + fresh);
+        assertThat(v.records()).filteredOn(r -> r.type().equals("superseded")).hasSize(2 * 2 * fresh);
+        assertThat(v.records()).filteredOn(r -> r.type().equals("final")).hasSize(old);
+        DamageReport report = DamageReport.fromLedger(v.records(), DamageReport.BEGINNING, DamageReport.END, null, flagged);
+        assertThat(report.periods()).hasSize(old + fresh);
+        // every gateway's records are in the chain, once, in its order (claimed finals aside: they are the cluster's)
+        assertThat(count("SELECT count(*) FROM ledger_record WHERE local_seq IS NULL")).isZero();
+    }
 }
