@@ -86,9 +86,11 @@ public final class ClusterLedger implements AutoCloseable {
     private final HikariDataSource pool;
     private final String nodeId;
     private final Replicator replicator;
+    private final ChainReader reader;
 
     private ClusterLedger(HikariDataSource pool, String nodeId, Replicator replicator) {
         this.pool = pool;
+        this.reader = new ChainReader(pool);
         this.nodeId = nodeId;
         this.replicator = replicator;
     }
@@ -173,9 +175,13 @@ public final class ClusterLedger implements AutoCloseable {
         return out;
     }
 
-    /** The sound records of the cluster chain, in order (up to the first bad one, which {@link #verify()} names). */
+    /**
+     * The records of the cluster chain, in order, for reports and {@code IncidentHistory}: read once
+     * and then extended with what was appended since (each new record checked against the chain; at
+     * a record that does not follow, the records before it). {@link #verify()} checks everything.
+     */
     public List<LedgerRecord> records() throws SQLException {
-        return verify().records();
+        return reader.records();
     }
 
     /**

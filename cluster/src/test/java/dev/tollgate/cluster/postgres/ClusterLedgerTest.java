@@ -473,4 +473,30 @@ class ClusterLedgerTest {
         // every gateway's records are in the chain, once, in its order (claimed finals aside: they are the cluster's)
         assertThat(count("SELECT count(*) FROM ledger_record WHERE local_seq IS NULL")).isZero();
     }
+
+    @Test
+    void records_readOnceThenExtended_equalTheVerifiedChain_andStopAtARecordThatDoesNotFollow() throws Exception {
+        Ledger l = local("gw-1");
+        ClusterLedger c = cluster("gw-1", l);
+        for (int i = 0; i < 4; i++) {
+            l.append("start", TestRecords.other("gw-1", i));
+        }
+        awaitDelivered(c, l);
+        List<LedgerRecord> first = c.records();
+        assertThat(first).hasSize(4);
+        for (int i = 4; i < 9; i++) {
+            l.append("start", TestRecords.other("gw-1", i));
+        }
+        awaitDelivered(c, l);
+        List<LedgerRecord> second = c.records();
+        assertThat(second.subList(0, 4)).isEqualTo(first);
+        assertThat(second).extracting(LedgerRecord::hash).containsExactlyElementsOf(c.verify().records().stream().map(LedgerRecord::hash).toList());
+        l.append("start", TestRecords.other("gw-1", 9));
+        awaitDelivered(c, l);
+        try (Connection su = pg.superuser(url); Statement s = su.createStatement()) {
+            s.executeUpdate("UPDATE ledger_record SET line = replace(line, '/gw-1/9\"', '/gw-1/99\"') WHERE seq = 10");
+        }
+        assertThat(c.records()).hasSize(9);
+        assertThat(c.verify().badLine()).isEqualTo(10);
+    }
 }
