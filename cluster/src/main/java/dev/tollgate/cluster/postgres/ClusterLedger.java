@@ -143,6 +143,7 @@ public final class ClusterLedger implements AutoCloseable {
         cfg.addDataSourceProperty("connectTimeout", "2");
         cfg.addDataSourceProperty("socketTimeout", "60");
         cfg.addDataSourceProperty("tcpKeepAlive", "true");
+        cfg.addDataSourceProperty("reWriteBatchedInserts", "true"); // a batch of appended records as multi-row inserts
         cfg.addDataSourceProperty("ApplicationName", "tollgate " + nodeId);
         // a statement never hangs a thread; a claimer that stalls inside its transaction releases its rows
         cfg.addDataSourceProperty("options", "-c statement_timeout=30000 -c lock_timeout=30000 "
