@@ -122,6 +122,9 @@ public final class ClusterLedger implements AutoCloseable {
                 throw new SQLException("cluster.postgres.url: " + settings.url() + " holds no Tollgate cluster ledger (no schema_version "
                         + "table; a gateway creates it at its first start)");
             }
+        } catch (java.sql.SQLTransientConnectionException e) {
+            pool.close();
+            throw new SQLException("cluster.postgres.url: cannot reach " + settings.url() + " as " + settings.user() + ": " + describe(e), e);
         } catch (SQLException | RuntimeException e) {
             pool.close();
             throw e;
@@ -207,6 +210,19 @@ public final class ClusterLedger implements AutoCloseable {
         if (replicator != null) {
             replicator.wake();
         }
+    }
+
+    /**
+     * One line for a failure: the pool's "connection is not available" names its cause (refused,
+     * authentication failed, unknown database), which is what an operator needs.
+     */
+    static String describe(Throwable e) {
+        Throwable t = e;
+        while (t instanceof java.sql.SQLTransientConnectionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        String m = t.getMessage();
+        return m == null ? t.toString() : m.lines().findFirst().orElse(m);
     }
 
     private void requireWriter() {

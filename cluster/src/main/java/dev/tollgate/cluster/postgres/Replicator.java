@@ -284,12 +284,12 @@ final class Replicator implements Runnable {
             if (nowUp) {
                 log.info("cluster ledger: PostgreSQL delivery running again for node {}; delivered up to local record {}", nodeId, delivered);
             } else {
-                log.warn("cluster ledger: delivery to PostgreSQL stopped ({}); local records wait in {} and are retried", e.toString(),
+                log.warn("cluster ledger: delivery to PostgreSQL stopped ({}); local records wait in {} and are retried", ClusterLedger.describe(e),
                         local.file(), e instanceof RuntimeException ? e : null);
             }
         }
         up = nowUp;
-        lastError = e == null ? null : e.getMessage();
+        lastError = e == null ? null : ClusterLedger.describe(e);
     }
 
     private synchronized void pause(long millis) {

@@ -499,4 +499,52 @@ class ClusterLedgerTest {
         assertThat(c.records()).hasSize(9);
         assertThat(c.verify().badLine()).isEqualTo(10);
     }
+
+    @Test
+    void wrongPassword_statusSaysSoInOneLine_andRecordsWait() throws Exception {
+        Ledger l = local("gw-1");
+        l.append("start", TestRecords.other("gw-1", 0));
+        ClusterLedger c = ClusterLedger.start(new ClusterLedger.Settings(url, PostgresFixture.USER, "not-the-password"), "gw-1", l, clock);
+        open.add(c);
+        Await.until(() -> !c.status().up() && c.status().lastError() != null, "the failure reported");
+        assertThat(c.status().lastError()).contains("password authentication failed").doesNotContain("\n");
+        assertThat(c.status().pending()).isEqualTo(1);
+    }
+
+    @Test
+    void openReadOnly_whenPostgresIsNotThere_namesTheUrlAndTheCause() {
+        var nowhere = new ClusterLedger.Settings("jdbc:postgresql://127.0.0.1:1/tollgate", PostgresFixture.USER, "x");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ClusterLedger.openReadOnly(nowhere))
+                .hasMessageStartingWith("cluster.postgres.url: cannot reach jdbc:postgresql://127.0.0.1:1/tollgate as tollgate: ")
+                .hasMessageContaining("refused");
+    }
+
+    @Test
+    void settings_rejectAUrlThatIsNotPostgres_namingTheKey() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ClusterLedger.Settings("postgres://127.0.0.1/x", "u", "p"))
+                .hasMessage("cluster.postgres.url: 'postgres://127.0.0.1/x' (expected: jdbc:postgresql://HOST:PORT/DATABASE)");
+        assertThat(new ClusterLedger.Settings(url, "u", "secret").toString()).doesNotContain("secret");
+    }
+
+    @Test
+    void claimDue_whenTheFinalizerCannotYet_leavesTheIncidentOpen() throws Exception {
+        Ledger l = local("gw-1");
+        l.submitAll(List.of("flag", "provisional"), List.of(TestRecords.flag("acme", 1, T0, 101),
+                TestRecords.period("acme", 1, T0, 101, "provisional"))).join();
+        ClusterLedger c = cluster("gw-1", l);
+        awaitDelivered(c, l);
+        long due = T0.plusMillis(TestRecords.WINDOW).toEpochMilli();
+        assertThat(c.claimDue(due - 1, TestRecords.WINDOW, i -> {
+            throw new AssertionError("not due yet: " + i);
+        })).isEmpty();
+        assertThat(c.claimDue(due, TestRecords.WINDOW, i -> null)).isEmpty();
+        assertThat(c.openIncidents()).hasSize(1);
+        assertThat(c.claimDue(due, TestRecords.WINDOW, i -> TestRecords.period("acme", 1, T0, 130, "final")))
+                .singleElement().satisfies(r -> {
+                    assertThat(r.type()).isEqualTo("final");
+                    assertThat(r.fields().path("node").asText()).isEqualTo("gw-1");
+                });
+        assertThat(c.openIncidents()).isEmpty();
+        assertThat(count("SELECT posts FROM incidents WHERE entity = 'acme'")).isEqualTo(130);
+    }
 }
