@@ -162,6 +162,24 @@ class ClusterLedgerTest {
         // a line of the cluster chain checks with the README's python3 one-liner rule: hash of the text without its hash member
         String line = lineOf(1);
         assertThat(ClusterChain.sha256(line.substring(0, line.lastIndexOf(",\"hash\":")) + "}")).isEqualTo(v.records().get(0).hash());
+        // the chain dumped as lines (psql -Atc 'SELECT line FROM ledger_record ORDER BY seq') is a ledger file meter-core's own
+        // verifier accepts, with the same head: one format, one checker
+        Path dump = dir.resolve("dump.jsonl");
+        java.nio.file.Files.write(dump, allLines());
+        LedgerVerification local = LedgerVerification.of(dump);
+        assertThat(local.ok()).as(String.valueOf(local.reason())).isTrue();
+        assertThat(local.head()).isEqualTo(v.head());
+    }
+
+    List<String> allLines() throws Exception {
+        List<String> lines = new ArrayList<>();
+        try (Connection c = DriverManager.getConnection(url, PostgresFixture.USER, PostgresFixture.PASSWORD);
+                Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT line FROM ledger_record ORDER BY seq")) {
+            while (r.next()) {
+                lines.add(r.getString(1));
+            }
+        }
+        return lines;
     }
 
     String lineOf(long seq) throws Exception {
