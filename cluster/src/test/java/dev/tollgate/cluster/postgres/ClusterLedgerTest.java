@@ -565,4 +565,46 @@ class ClusterLedgerTest {
         assertThat(c.openIncidents()).isEmpty();
         assertThat(count("SELECT posts FROM incidents WHERE entity = 'acme'")).isEqualTo(130);
     }
+
+    @Test
+    void nextFlag_arrivingWhileTheOpenIncidentIsBeingFinalized_waitsForTheClaim_andOpensTheNextIncident() throws Exception {
+        Ledger a = local("gw-a");
+        Ledger b = local("gw-b");
+        a.submitAll(List.of("flag", "provisional"), List.of(TestRecords.flag("acme", 1, T0, 101),
+                TestRecords.period("acme", 1, T0, 101, "provisional"))).join();
+        ClusterLedger ca = cluster("gw-a", a);
+        ClusterLedger cb = cluster("gw-b", b);
+        awaitDelivered(ca, a);
+        long now = T0.plusMillis(TestRecords.WINDOW).toEpochMilli();
+        CountDownLatch claiming = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ExecutorService claimer = Executors.newSingleThreadExecutor();
+        try {
+            Future<List<LedgerRecord>> claim = claimer.submit(() -> ca.claimDue(now, TestRecords.WINDOW, i -> {
+                claiming.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return TestRecords.period("acme", 1, T0, 101, "final");
+            }));
+            claiming.await();
+            // gw-b raises the next flag (Redis closed #1 in its view) while gw-a holds #1 to finalize it
+            Instant next = Instant.ofEpochMilli(now);
+            b.submitAll(List.of("flag", "provisional"), List.of(TestRecords.flag("acme", 2, next, 102),
+                    TestRecords.period("acme", 2, next, 102, "provisional"))).join();
+            Await.until(() -> count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    + "AND datname = current_database()") >= 1, "gw-b's delivery waits for the claim's row lock");
+            assertThat(cb.status().pending()).isEqualTo(2);
+            release.countDown();
+            assertThat(claim.get()).hasSize(1);
+        } finally {
+            release.countDown();
+            claimer.shutdownNow();
+        }
+        awaitDelivered(cb, b);
+        assertThat(cb.records()).extracting(LedgerRecord::type).containsExactly("flag", "provisional", "final", "flag", "provisional");
+        assertThat(cb.openIncidents()).singleElement().satisfies(i -> assertThat(i.incidentId()).isEqualTo("acme#2"));
+    }
 }
