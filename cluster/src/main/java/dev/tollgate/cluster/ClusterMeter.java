@@ -83,6 +83,8 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
     private final Map<String, Open> open = new ConcurrentHashMap<>();
     /** Flags this gateway raised while Redis was away, to offer to Redis when it is back. */
     private final Map<String, Open> unoffered = new ConcurrentHashMap<>();
+    /** Entities whose open incident this gateway raised (its flag record durable): it writes their provisional updates. */
+    private final Map<String, Open> raisedHere = new ConcurrentHashMap<>();
     /** Entities whose flag this gateway is writing now (its local record not yet durable). */
     private final Map<String, Boolean> flagging = new ConcurrentHashMap<>();
     private final LongAdder flagsRaised = new LongAdder();
@@ -157,6 +159,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
         flagsRaised.increment();
         records.flag(provisional, () -> {
             open.put(entity, flag);
+            raisedHere.put(entity, flag);
             flagging.remove(entity);
             ledger.wake();
             log.warn("flag: entity={} posts24h={} threshold={} at={} (cluster: decided {})", entity, flag.flagCount(),
@@ -295,9 +298,18 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
             List<ClusterLedger.OpenIncident> open = ledger.openIncidents();
             Map<String, Open> fresh = new HashMap<>();
             for (ClusterLedger.OpenIncident o : open) {
-                fresh.put(o.entity(), new Open((int) o.sequence(), o.flaggedAt().toEpochMilli(), o.flagCount()));
+                Open flag = new Open((int) o.sequence(), o.flaggedAt().toEpochMilli(), o.flagCount());
+                fresh.put(o.entity(), flag);
+                if (nodeId.equals(o.nodeId())) {
+                    raisedHere.putIfAbsent(o.entity(), flag); // ours, after a restart too: its updates are ours to write
+                }
             }
             fresh.forEach(this.open::put);
+            // an incident of ours PostgreSQL no longer holds open was finalized (here or elsewhere): no more updates of it
+            raisedHere.entrySet().removeIf(e -> {
+                Open o = fresh.get(e.getKey());
+                return (o == null || o.sequence() != e.getValue().sequence()) && !recentlyRaised(e.getKey(), now);
+            });
             // a flag PostgreSQL does not hold open is over (finalized elsewhere), unless it is still on its way there
             this.open.keySet().removeIf(e -> !fresh.containsKey(e) && !flagging.containsKey(e) && !unoffered.containsKey(e)
                     && !recentlyRaised(e, now));
@@ -348,6 +360,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
                 if (o != null && o.sequence() == sequence) {
                     open.remove(entity, o);
                 }
+                raisedHere.computeIfPresent(entity, (k, mine) -> mine.sequence() == sequence ? null : mine);
                 finalsWritten.increment();
                 log.info("damage period final: entity={} #{} period={}..{} (cluster: finalized by {})", entity, sequence,
                         Instant.ofEpochMilli(start), Instant.ofEpochMilli(end), nodeId);
@@ -430,6 +443,25 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
     /** The cluster ledger's records (the one chain), for reports and {@code /api/v1/incidents}. */
     public List<LedgerRecord> records() throws SQLException {
         return ledger.records();
+    }
+
+    /** The open incidents this gateway raised, as they stand now: their provisional updates are this gateway's to write. */
+    public List<Incident> raisedHere() {
+        List<Incident> out = new ArrayList<>();
+        raisedHere.forEach((entity, o) -> {
+            try {
+                out.add(assess(entity, o, Incident.Status.PROVISIONAL, true));
+            } catch (RuntimeException e) {
+                log.debug("cluster: provisional update of {} postponed: {}", entity, e.toString()); // Redis away: the next tick
+            }
+        });
+        return out;
+    }
+
+    /** True while {@code incident} is open and raised here: no final of it has been seen. */
+    public boolean stillOpenHere(Incident incident) {
+        Open o = raisedHere.get(incident.entity());
+        return o != null && o.sequence() == incident.sequence();
     }
 
     /** The incidents as the cluster chain holds them: finals, then the open ones with their period as it stands now. */

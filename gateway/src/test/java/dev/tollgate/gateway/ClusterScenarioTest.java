@@ -90,8 +90,20 @@ class ClusterScenarioTest {
             }
             assertThat(gw.records("flag")).as("flag records in the cluster chain").isEqualTo(1);
 
-            // a day later exactly one gateway finalizes the period, from the global series: all three show it
-            gw.clock.advance(Duration.ofHours(24).plusMinutes(2).toMillis());
+            // an hour later the flagging gateway, and only it, writes the hourly provisional update (SPEC §6)
+            gw.clock.advance(Duration.ofMinutes(61).toMillis());
+            Await.isTrue(() -> {
+                gw.tickAll();
+                try {
+                    return gw.records("provisional") == 2;
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            }, "the flag's provisional record and one hourly update in the cluster chain", 30, gw::tops);
+            assertThat(gw.records("superseded")).isZero();
+
+            // a day after the flag exactly one gateway finalizes the period, from the global series: all three show it
+            gw.clock.advance(Duration.ofHours(23).plusMinutes(1).toMillis());
             Await.isTrue(() -> {
                 gw.tickAll();
                 for (int g = 0; g < 3; g++) {
