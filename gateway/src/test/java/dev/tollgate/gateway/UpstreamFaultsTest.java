@@ -29,48 +29,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class UpstreamFaultsTest extends ScriptedGatewayTest {
 
-    /** The gateway-side port of the upstream connection each scripted request came on. */
-    final List<Integer> ports = new CopyOnWriteArrayList<>();
-
     void start(String upstreamUrl) throws Exception {
         start(upstreamUrl, "");
-    }
-
-    /** {@code a}, noting the connection it answers on. */
-    ScriptedUpstream.Action on(ScriptedUpstream.Action a) {
-        return (s, out) -> {
-            ports.add(s.getPort());
-            a.perform(s, out);
-        };
-    }
-
-    String metrics() {
-        return new String(gateway.metrics().scrape(), StandardCharsets.UTF_8);
-    }
-
-    /** The value of a metric line carrying all of {@code labels} (0 when absent). */
-    double metric(String name, String... labels) {
-        for (String line : metrics().split("\n")) {
-            if (!line.startsWith(name + "{")) {
-                continue;
-            }
-            boolean all = true;
-            for (String l : labels) {
-                all &= line.contains(l);
-            }
-            if (all) {
-                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        return 0;
-    }
-
-    double errors(String kind) {
-        return metric("tollgate_errors_total", "kind=\"" + kind + "\"");
-    }
-
-    double upstreamErrors(int code) {
-        return metric("tollgate_requests_total", "outcome=\"upstream_error\"", "code=\"" + code + "\"");
     }
 
     static String page(int posts) {

@@ -219,7 +219,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         ProxyHeaders.addForwarding(h, peer.getAddress().getHostAddress(), req.protocolVersion().text());
         req.setProtocolVersion(HttpVersion.HTTP_1_1);
-        if (expectContinue && hasBody) {
+        if (expectContinue && hasBody && http11) { // RFC 9110 §10.1.1: an HTTP/1.0 request's 100-continue is ignored
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
         }
         current = new Exchange(this, ctx, px, req, who, count, req.method().equals(HttpMethod.HEAD), keepAlive);
