@@ -396,7 +396,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             } else if (current == null) {
                 closeNow(); // an idle keep-alive connection
             } else if (!current.requestDone()) {
-                respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request was not sent in time", null);
+                boolean answering = current.responseStarted();
+                Exchange x = current;
+                current = null;
+                x.requestBroken(); // the upstream never sees a complete request
+                px.metrics.error(ErrorKind.BAD_REQUEST);
+                px.metrics.refused("body_timeout");
+                answered("rejected", 408);
+                if (answering) {
+                    closeNow();
+                } else {
+                    respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request body was not sent in time", null);
+                }
             }
             return;
         }

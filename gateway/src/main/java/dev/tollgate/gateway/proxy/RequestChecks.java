@@ -31,8 +31,13 @@ final class RequestChecks {
             if (cause instanceof TooLongHttpHeaderException) {
                 return new Refusal(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "the request headers are too large", "headers_too_large");
             }
+            // a head the byte-level check passed, whose Content-Length or Transfer-Encoding Netty's
+            // decoder then refused (both at once, duplicates, lists, codings): a framing conflict,
+            // the shape of request smuggling; a head refused by the check itself carries no field
+            HttpHeaders fields = req.headers();
+            boolean framing = fields.contains(HttpHeaderNames.CONTENT_LENGTH) || fields.contains(HttpHeaderNames.TRANSFER_ENCODING);
             return new Refusal(HttpResponseStatus.BAD_REQUEST, "malformed request: " + (cause == null ? "unreadable" : cause.getMessage()),
-                    "malformed");
+                    framing ? "framing" : "malformed");
         }
         if (req.protocolVersion().majorVersion() != 1) {
             return new Refusal(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "only HTTP/1.0 and HTTP/1.1 are served here", "version");
