@@ -200,6 +200,15 @@ class RequestFramingConformanceTest {
     }
 
     @Test
+    @DisplayName("RFC 9112 §3.2.4: an OPTIONS request in absolute-form with an empty path and no query is forwarded with a request-target of \"*\"")
+    void absoluteForm_optionsWithAnEmptyPath_isAsterisk() throws Exception {
+        assertThat(accept("OPTIONS http://api.example:8080 HTTP/1.1\r\nHost: t\r\n\r\n").status()).isEqualTo(200);
+        ScriptedUpstream.Received got = upstream.received.get(0);
+        assertThat(got.head()).startsWith("OPTIONS * HTTP/1.1\r\n");
+        assertThat(got.header("Host")).isEqualTo("api.example:8080");
+    }
+
+    @Test
     @DisplayName("RFC 9112 §3.2.2 with §3.2: an HTTP/1.0 absolute-form request needs no Host; the target's is sent")
     void absoluteForm_http10WithoutHost_forwardedWithTheTargetsHost() throws Exception {
         assertThat(accept("GET http://api.example/p HTTP/1.0\r\n\r\n").status()).isEqualTo(200);

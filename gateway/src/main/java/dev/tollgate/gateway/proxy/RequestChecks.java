@@ -94,7 +94,8 @@ final class RequestChecks {
      * was still checked above (RFC 9112 §3.2 requires a 400 for a missing, repeated or invalid one
      * in HTTP/1.1, whatever the target). Refused, as RFC 9110 §4.2 says of http(s) URIs: a scheme
      * other than http or https, an empty host, userinfo ({@code user@}), an authority that is not
-     * {@code host[:port]}. An empty path is sent as "/" (RFC 9112 §3.2.1). Null when rewritten.
+     * {@code host[:port]}. An empty path is sent as "/" (RFC 9112 §3.2.1), or as "*" in an OPTIONS
+     * request without a query (§3.2.4). Null when rewritten.
      */
     static Refusal toOriginForm(HttpRequest req) {
         String uri = req.uri();
@@ -115,7 +116,11 @@ final class RequestChecks {
                     "the request target's authority is not a valid host[:port] (no userinfo, no empty host)", "target");
         }
         String rest = uri.substring(end);
-        req.setUri(rest.startsWith("/") ? rest : "/" + rest);
+        if (rest.isEmpty() && req.method().equals(HttpMethod.OPTIONS)) {
+            req.setUri("*"); // RFC 9112 §3.2.4: an OPTIONS with an empty path and no query is sent as "*"
+        } else {
+            req.setUri(rest.startsWith("/") ? rest : "/" + rest);
+        }
         req.headers().set(HttpHeaderNames.HOST, authority);
         return null;
     }
