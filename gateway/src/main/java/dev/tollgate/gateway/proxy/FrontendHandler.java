@@ -219,7 +219,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         ProxyHeaders.addForwarding(h, peer.getAddress().getHostAddress(), req.protocolVersion().text());
         req.setProtocolVersion(HttpVersion.HTTP_1_1);
-        if (expectContinue && hasBody) {
+        if (expectContinue && hasBody && http11) { // RFC 9110 §10.1.1: an HTTP/1.0 request's 100-continue is ignored
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
         }
         current = new Exchange(this, ctx, px, req, who, count, req.method().equals(HttpMethod.HEAD), keepAlive);
@@ -396,7 +396,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             } else if (current == null) {
                 closeNow(); // an idle keep-alive connection
             } else if (!current.requestDone()) {
-                respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request was not sent in time", null);
+                boolean answering = current.responseStarted();
+                Exchange x = current;
+                current = null;
+                x.requestBroken(); // the upstream never sees a complete request
+                px.metrics.error(ErrorKind.BAD_REQUEST);
+                px.metrics.refused("body_timeout");
+                answered("rejected", 408);
+                if (answering) {
+                    closeNow();
+                } else {
+                    respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request body was not sent in time", null);
+                }
             }
             return;
         }
