@@ -20,7 +20,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -34,6 +33,16 @@ import org.slf4j.LoggerFactory;
  * its requests gets all their responses, then the connection is closed. Trailer fields of a
  * chunked request are dropped, never forwarded (RFC 9110 §6.5.1: they may not be merged into the
  * header section). Runs on the connection's event loop only.
+ *
+ * <h2>Deadlines on the client</h2>
+ * Three, each running only while the gateway waits for the client, never while it waits for the
+ * upstream or for the client to read: between requests, {@code limits.clientIdleTimeout} (a new
+ * or keep-alive connection that starts no request is closed, silently); from the first byte of a
+ * head, {@code limits.requestHeadTimeout} for the whole head (not moved by later bytes: 408); and
+ * during a body, {@code limits.requestBodyTimeout} as the longest gap between two reads while
+ * the gateway wants more (nginx's {@code client_body_timeout}: 408, as the slowest legitimate
+ * upload still sends something every few seconds, where a total deadline would cut large bodies
+ * on slow links). Each refusal is counted in {@code tollgate_refusals_total}.
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
@@ -63,6 +72,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private long bodyBytes;
     private long upstreamNanos = -1;
     private String client;
+    /** Between requests: how long the client may keep the connection without starting one (limits.clientIdleTimeout). */
+    private WaitDeadline idle;
+    /** During a request body: the longest gap while the gateway waits for its bytes (limits.requestBodyTimeout). */
+    private WaitDeadline body;
+    /** A read brought a part of a body (reset at the end of each read). */
+    private boolean contentRead;
 
     FrontendHandler(ProxyContext px, StrictRequestDecoder decoder, ProxyResponseEncoder encoder) {
         this.px = px;
@@ -73,10 +88,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        var limits = px.config.limits();
+        idle = new WaitDeadline(ctx.executor(), limits.clientIdleTimeout().toNanos(), this::idleExpired);
+        body = new WaitDeadline(ctx.executor(), limits.requestBodyTimeout().toNanos(), this::bodyExpired);
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        idle.waiting();
         ctx.read();
     }
 
@@ -87,8 +106,46 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
      */
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (current != null || decoder.hasPartialRequest() || !pipelined.isEmpty()) {
+            idle.stop(); // a request began: its head and body deadlines take over
+        }
+        if (body.isWaiting()) {
+            if (contentRead) {
+                body.stop(); // a part arrived; the exchange waits again once it is written upstream (readMore)
+            } else {
+                body.restart(); // bytes short of a part (a chunk-size line): progress; the decoder reads on
+            }
+        }
+        contentRead = false;
         armHeadDeadline();
         ctx.fireChannelReadComplete();
+    }
+
+    /** No request began within limits.clientIdleTimeout of the connection's opening or the last response. */
+    private void idleExpired() {
+        if (current == null && !decoder.hasPartialRequest() && pipelined.isEmpty() && !closing) {
+            closeNow();
+        }
+    }
+
+    /**
+     * The client stopped sending the body of the request being served while the gateway was
+     * waiting for it: the upstream's connection is cut (it never sees a complete request), the
+     * client gets 408 and the connection closes. Once the upstream has begun answering (an early
+     * answer), the response goes on: the connection closes after it anyway.
+     */
+    private void bodyExpired() {
+        Exchange x = current;
+        if (x == null || closing || x.requestDone() || x.responseStarted()) {
+            return;
+        }
+        current = null;
+        x.requestBroken();
+        px.metrics.error(ErrorKind.BAD_REQUEST);
+        px.metrics.refused("body_timeout");
+        answered("rejected", 408);
+        respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request body made no progress for "
+                + dev.tollgate.gateway.config.Durations.format(px.config.limits().requestBodyTimeout()), null);
     }
 
     /** The deadline of the head in progress, if it has none yet; counted from its first byte or from when this connection was free to read it. */
@@ -114,6 +171,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        contentRead |= msg instanceof HttpContent;
         if (closing) {
             ReferenceCountUtil.release(msg);
             return;
@@ -250,6 +308,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     void readMore() {
         if (!closing && !inputShut) { // (a read after the input's end fails on epoll)
+            if (current != null && !current.requestDone()) {
+                body.waiting();
+            }
             ctx.read();
         }
     }
@@ -273,6 +334,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         if (current == null && pipelined.isEmpty() && !closing) {
             freeSinceNanos = ctx.executor().ticker().nanoTime();
+            idle.restart();
             armHeadDeadline();
             ctx.read();
         }
@@ -369,6 +431,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closing = true;
+        idle.cancel();
+        body.cancel();
         releasePipelined();
         Exchange x = current;
         current = null;
@@ -384,19 +448,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             inputShut = true;
             if (current == null && pipelined.isEmpty() && !closing) {
                 closeNow(); // idle, or an unfinished head that can no longer be finished
-            }
-            return;
-        }
-        if (evt instanceof IdleStateEvent) {
-            if (current == null && decoder.hasPartialRequest()) {
-                px.metrics.error(ErrorKind.BAD_REQUEST);
-                px.metrics.refused("head_timeout");
-                answered("rejected", 408);
-                respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request was not sent in time", null);
-            } else if (current == null) {
-                closeNow(); // an idle keep-alive connection
-            } else if (!current.requestDone()) {
-                respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request was not sent in time", null);
             }
             return;
         }

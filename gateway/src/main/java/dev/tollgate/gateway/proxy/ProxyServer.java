@@ -13,7 +13,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,8 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The proxy's listening socket and each client connection's pipeline: idle timeout, strict
- * request decoder, response encoder, the frontend handler. Upstream connections share the client
+ * The proxy's listening socket and each client connection's pipeline: strict request decoder,
+ * response encoder, the frontend handler (which keeps the idle, head and body deadlines). Upstream connections share the client
  * connection's event loop (see {@link Exchange}).
  */
 public final class ProxyServer {
@@ -138,7 +137,6 @@ public final class ProxyServer {
                 connections.add(ch);
                 ProxyResponseEncoder encoder = new ProxyResponseEncoder();
                 ChannelPipeline p = ch.pipeline();
-                p.addLast("idle", new IdleStateHandler(limits.clientIdleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
                 StrictRequestDecoder requests = new StrictRequestDecoder(decoder);
                 p.addLast("decoder", requests);
                 p.addLast("encoder", encoder);
