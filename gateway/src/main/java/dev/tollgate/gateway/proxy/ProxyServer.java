@@ -48,6 +48,8 @@ public final class ProxyServer {
         metrics.gauge("tollgate_upstream_idle_connections", "Keep-alive connections to the upstream waiting for reuse",
                 px::idleUpstreamConnections);
         metrics.gauge("tollgate_open_connections", "Client connections open now", connections::size);
+        metrics.gauge("tollgate_pending_bytes", "Bytes read from one side of a proxied connection and not yet handed to the other's"
+                + " socket, all connections (each holds at most limits.maxPendingBytes per direction)", px.pendingBytes::sum);
         this.maxConnections = config.limits().effectiveMaxConnections(fileLimit());
         this.maxPerClient = config.limits().maxConnectionsPerClient();
         metrics.gauge("tollgate_max_connections", "The cap on client connections (limits.maxConnections, or from the file limit)",
@@ -135,6 +137,7 @@ public final class ProxyServer {
                     return;
                 }
                 connections.add(ch);
+                ch.config().setRecvByteBufAllocator(px.reads);
                 ProxyResponseEncoder encoder = new ProxyResponseEncoder();
                 ChannelPipeline p = ch.pipeline();
                 StrictRequestDecoder requests = new StrictRequestDecoder(decoder);
