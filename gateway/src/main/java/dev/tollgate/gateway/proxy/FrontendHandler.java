@@ -143,8 +143,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         x.requestBroken();
         px.metrics.error(ErrorKind.BAD_REQUEST);
         px.metrics.refused("body_timeout");
-        answered("rejected", 408);
-        respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request body made no progress for "
+        refuse("rejected", HttpResponseStatus.REQUEST_TIMEOUT, "the request body made no progress for "
                 + dev.tollgate.gateway.config.Durations.format(px.config.limits().requestBodyTimeout()), null);
     }
 
@@ -163,8 +162,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (current == null && !closing && decoder.hasPartialRequest() && decoder.headNumber() == head) {
             px.metrics.error(ErrorKind.BAD_REQUEST);
             px.metrics.refused("head_timeout");
-            answered("rejected", 408);
-            respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request head was not sent within "
+            refuse("rejected", HttpResponseStatus.REQUEST_TIMEOUT, "the request head was not sent within "
                     + dev.tollgate.gateway.config.Durations.format(px.config.limits().requestHeadTimeout()), null);
         }
     }
@@ -208,12 +206,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 x.requestBroken();
                 px.metrics.error(ErrorKind.BAD_REQUEST);
                 px.metrics.refused("malformed_body");
-                answered("rejected", 400);
                 if (answering) {
+                    answered("rejected", 400);
                     closeNow(); // a response is already on its way: cutting it is all that is left
                     return;
                 }
-                respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request body: " + (cause == null ? "unreadable" : cause.getMessage()), null);
+                refuse("rejected", HttpResponseStatus.BAD_REQUEST, "malformed request body: " + (cause == null ? "unreadable" : cause.getMessage()), null);
             } else {
                 current.requestContent(dropTrailers(c));
             }
@@ -232,9 +230,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (refusal != null) {
             px.metrics.error(ErrorKind.BAD_REQUEST);
             px.metrics.refused(refusal.reason());
-            answered("rejected", refusal.status().code());
             log.debug("refused {} {}: {}", req.method(), req.uri(), refusal.detail());
-            respondAndClose(refusal.status(), refusal.detail(), null);
+            refuse("rejected", refusal.status(), refusal.detail(), null);
             return;
         }
         HttpHeaders h = req.headers();
@@ -249,16 +246,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             px.meter.record(who.entity(), 0, 1);
             px.charged.increment();
             px.seen.note(who);
-            answered("blocked", 429);
             HttpHeaders extra = new io.netty.handler.codec.http.DefaultHttpHeaders();
             extra.set(HttpHeaderNames.RETRY_AFTER, px.enforcement.retryAfterSeconds(who.entity()));
             px.enforcement.addHeaders(extra, who.entity(), count);
             String detail = "more than " + px.meter.config().threshold() + " posts in the last 24 hours for " + who.entity();
             if (hasBody || !keepAlive) {
-                respondAndClose(HttpResponseStatus.TOO_MANY_REQUESTS, detail, extra);
+                refuse("blocked", HttpResponseStatus.TOO_MANY_REQUESTS, detail, extra);
             } else {
                 FullHttpResponse r = Problem.response(ctx.alloc(), HttpResponseStatus.TOO_MANY_REQUESTS, detail);
                 r.headers().add(extra);
+                bodyBytes(r.content().readableBytes());
+                answered("blocked", 429);
                 current = null;
                 answeringHead(req.method().equals(HttpMethod.HEAD));
                 ctx.writeAndFlush(r).addListener((ChannelFutureListener) f -> exchangeDone(true));
@@ -364,13 +362,29 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void respondAndClose(HttpResponseStatus status, String detail, HttpHeaders extra) {
-        closing = true;
-        releasePipelined();
+        closeWith(problem(status, detail, extra));
+    }
+
+    /** Refuses the request with a problem and closes; its access log line counts the problem's bytes. */
+    private void refuse(String outcome, HttpResponseStatus status, String detail, HttpHeaders extra) {
+        FullHttpResponse r = problem(status, detail, extra);
+        bodyBytes(r.content().readableBytes());
+        answered(outcome, status.code());
+        closeWith(r);
+    }
+
+    private FullHttpResponse problem(HttpResponseStatus status, String detail, HttpHeaders extra) {
         FullHttpResponse r = Problem.response(ctx.alloc(), status, detail);
         if (extra != null) {
             r.headers().add(extra);
         }
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        return r;
+    }
+
+    private void closeWith(FullHttpResponse r) {
+        closing = true;
+        releasePipelined();
         answeringHead(false);
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
     }

@@ -50,6 +50,10 @@ public final class ProxyServer {
         metrics.gauge("tollgate_open_connections", "Client connections open now", connections::size);
         metrics.gauge("tollgate_pending_bytes", "Bytes read from one side of a proxied connection and not yet handed to the other's"
                 + " socket, all connections (each holds at most limits.maxPendingBytes per direction)", px.pendingBytes::sum);
+        if (io.netty.buffer.ByteBufAllocator.DEFAULT instanceof io.netty.buffer.ByteBufAllocatorMetricProvider a) {
+            metrics.gauge("tollgate_netty_direct_memory_bytes", "Direct memory held by Netty's buffer allocator (its pools included)",
+                    () -> a.metric().usedDirectMemory());
+        }
         this.maxConnections = config.limits().effectiveMaxConnections(fileLimit());
         this.maxPerClient = config.limits().maxConnectionsPerClient();
         metrics.gauge("tollgate_max_connections", "The cap on client connections (limits.maxConnections, or from the file limit)",
