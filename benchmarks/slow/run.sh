@@ -68,6 +68,7 @@ base=$(latency); echo "  $base"
 
 echo "== 2. while 5,000 idle + 1,000 slowloris connections are held =="
 hold_for=$((SECONDS_ + 5 + 25))
+: > "$WORK/hold.out"
 hostile hold "127.0.0.1:$TG" 5000 1000 "$hold_for" > "$WORK/hold.out" 2>&1 & HOLD=$!; PIDS+=($HOLD)
 for _ in $(seq 1 300); do grep -q '^held' "$WORK/hold.out" && break; sleep 0.1; done
 echo "  $(head -1 "$WORK/hold.out"); gateway: $(metric '^tollgate_open_connections ' | tr '\n' ' ')"

@@ -57,7 +57,7 @@ wait_port "$UP"; wait_port "$TG"; wait_port "$ADMIN"
 
 metrics() { curl -s -H "Authorization: Bearer $TOLLGATE_ADMIN_TOKEN" "http://127.0.0.1:$ADMIN/metrics"; }
 value() { awk -v k="$1" 'index($0, k " ") == 1 { printf "%.0f", $NF; found = 1 } END { if (!found) printf "-" }'; }
-printf "%-8s %14s %8s %16s %16s %8s %10s\n" "t (s)" "heap after GC" "fds" "direct (JVM)" "direct (Netty)" "conns" "pending" > "$WORK/table"
+printf "%-8s %14s %6s %14s %15s %6s %9s %8s\n" "t (s)" "heap after GC" "fds" "direct (JVM)" "direct (Netty)" "conns" "upstream" "pending" > "$WORK/table"
 sample() { # label
   jcmd "$GW" GC.run > /dev/null
   heap=$(jcmd "$GW" GC.heap_info | sed -n 's/.*total [0-9]*K, used \([0-9]*\)K.*/\1/p' | head -1)
@@ -67,25 +67,30 @@ sample() { # label
   netty=$(echo "$m" | value 'tollgate_netty_direct_memory_bytes')
   conns=$(echo "$m" | value 'tollgate_open_connections')
   pending=$(echo "$m" | value 'tollgate_pending_bytes')
-  printf "%-8s %12s K %8s %16s %16s %8s %10s\n" "$1" "$heap" "$fds" "$direct" "$netty" "$conns" "$pending" >> "$WORK/table"
-  echo "$1 $heap $fds $direct $netty" >> "$WORK/samples"
+  upstream=$(echo "$m" | value 'tollgate_upstream_idle_connections')
+  printf "%-8s %12s K %6s %14s %15s %6s %9s %8s\n" "$1" "$heap" "$fds" "$direct" "$netty" "$conns" "$upstream" "$pending" >> "$WORK/table"
+  echo "$1 $heap $fds $direct $netty $conns $upstream" >> "$WORK/samples"
 }
 
 URL="http://127.0.0.1:$TG/2/tweets/search/recent?max_results=10"
 sample "before"
-java -cp "$BENCH" dev.tollgate.benchmarks.LatencyTool "$URL" "$RATE" "$DURATION" 8 0 1 > "$WORK/good.out" 2>&1 & GOOD=$!; PIDS+=($GOOD)
-python3 benchmarks/soak/hostile.py "$TG" "$HOSTILE_RATE" "$DURATION" > "$WORK/hostile.out" 2>&1 & BAD=$!; PIDS+=($BAD)
+java -cp "$BENCH" dev.tollgate.benchmarks.LatencyTool "$URL" "$RATE" "$((DURATION - 5))" 8 5 1 > "$WORK/good.out" 2>&1 & GOOD=$!; PIDS+=($GOOD)
+python3 benchmarks/soak/hostile.py "$TG" "$HOSTILE_RATE" "$DURATION" 64 > "$WORK/hostile.out" 2>&1 & BAD=$!; PIDS+=($BAD)
 java -Xss256k -cp "$BENCH" dev.tollgate.benchmarks.HostileConnections hold "127.0.0.1:$TG" 500 200 "$DURATION" 30 > "$WORK/slow.out" 2>&1 & SLOW=$!; PIDS+=($SLOW)
 START=$(date +%s)
 sleep 5
 sample 0
+jcmd "$GW" GC.class_histogram | head -13 | tail -10 > "$WORK/histo-start"
 for t in $(seq 60 60 "$DURATION"); do
   sleep $((START + t - $(date +%s)))
   sample "$t"
 done
+jcmd "$GW" GC.class_histogram | head -13 | tail -10 > "$WORK/histo-end"
 wait "$GOOD" || true; wait "$BAD" || true; wait "$SLOW" || true
-sleep 2
+for _ in $(seq 1 30); do [ "$(metrics | value tollgate_open_connections)" = 0 ] && break; sleep 0.5; done
 sample "after"
+echo "client connections still open after the load, by peer address and state (ss):" > "$WORK/left"
+ss -tanH "( sport = :$TG )" | awk '{ split($5, p, ":"); n[p[1] " " $1]++ } END { for (k in n) print "  " k ": " n[k] }' >> "$WORK/left"
 
 echo "soak: ${DURATION} s; good $RATE req/s, hostile $HOSTILE_RATE/s, 500 idle + 200 slowloris held"
 echo "  good:    $(tr '\n' ' ' < "$WORK/good.out")"
@@ -94,14 +99,18 @@ echo "  slow:    $(tail -1 "$WORK/slow.out")"
 echo "  refusals: $(metrics | grep '^tollgate_refusals_total' | sed 's/tollgate_refusals_total//' | tr '\n' ' ')"
 echo
 cat "$WORK/table"
+echo "(upstream: idle keep-alive connections to the upstream, each a descriptor; pending: tollgate_pending_bytes)"
+cat "$WORK/left"
+echo "largest classes on the heap at the start of the load, then at its end (jcmd GC.class_histogram):"
+paste -d'|' "$WORK/histo-start" "$WORK/histo-end" | awk -F'|' '{ printf "  %-70.70s | %s\n", $1, $2 }' 
 # flat: from the first sample under load to the last, heap after GC within 10% (or 8 MiB), descriptors
 # within 10% (or 50), direct memory within 10% (or 16 MiB, a few of Netty's chunks); after the load, the
-# descriptors back to where they were before it (within 10)
+# descriptors back to where they were before it (within 10), less the client and upstream connections still open
 awk '
   $1 == "before" { fd0 = $3 }
   $1 == "0" { h = $2; f = $3; d = $4; n = $5 }
   $1 != "before" && $1 != "after" && $1 != "0" { H = $2; F = $3; D = $4; N = $5 }
-  $1 == "after" { fda = $3 }
+  $1 == "after" { fda = $3 - $6 - $7 }
   function grew(a, b, slack) { return b > a * 1.10 && b - a > slack }
   END {
     bad = ""

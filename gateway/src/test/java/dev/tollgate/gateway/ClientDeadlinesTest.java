@@ -65,6 +65,22 @@ class ClientDeadlinesTest extends ScriptedGatewayTest {
     }
 
     @Test
+    void stalledBody_onAKeepAliveConnection_withAPooledUpstreamConnection_alsoTimesOut() throws Exception {
+        // the pooled upstream connection takes the request at once, so the body part is written and more
+        // is asked for within the read that brought it: the deadline must still run
+        start("limits:\n  requestBodyTimeout: 200ms\n");
+        upstream.then(ScriptedUpstream.json(PAGE));
+        try (RawHttp c = client()) {
+            c.send(RawHttp.get("/2/tweets/search/recent"));
+            assertThat(c.read(false).status()).isEqualTo(200);
+            c.send(post(100) + "0123456789");
+            assertThat(c.read(false).status()).isEqualTo(408);
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        assertThat(refusals("body_timeout")).isEqualTo(1.0);
+    }
+
+    @Test
     void stalledChunkedBody_midChunkSizeLine_alsoTimesOut() throws Exception {
         start("limits:\n  requestBodyTimeout: 200ms\n");
         try (RawHttp c = client()) {

@@ -109,12 +109,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (current != null || decoder.hasPartialRequest() || !pipelined.isEmpty()) {
             idle.stop(); // a request began: its head and body deadlines take over
         }
-        if (body.isWaiting()) {
-            if (contentRead) {
-                body.stop(); // a part arrived; the exchange waits again once it is written upstream (readMore)
-            } else {
-                body.restart(); // bytes short of a part (a chunk-size line): progress; the decoder reads on
-            }
+        if (body.isWaiting() && !contentRead) {
+            body.restart(); // bytes short of a part (a chunk-size line): progress; the decoder reads on
         }
         contentRead = false;
         armHeadDeadline();
@@ -169,7 +165,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        contentRead |= msg instanceof HttpContent;
+        if (msg instanceof HttpContent) {
+            // a part arrived: no longer waiting for the client, until the exchange has written it
+            // upstream and asks for more (readMore; possibly at once, before this read ends)
+            contentRead = true;
+            body.stop();
+        }
         if (closing) {
             ReferenceCountUtil.release(msg);
             return;
