@@ -90,7 +90,7 @@ wait "$GOOD" || true; wait "$BAD" || true; wait "$SLOW" || true
 for _ in $(seq 1 30); do [ "$(metrics | value tollgate_open_connections)" = 0 ] && break; sleep 0.5; done
 sample "after"
 echo "client connections still open after the load, by peer address and state (ss):" > "$WORK/left"
-ss -tanH "( sport = :$TG )" | awk '{ split($5, p, ":"); n[p[1] " " $1]++ } END { for (k in n) print "  " k ": " n[k] }' >> "$WORK/left"
+ss -tanH "( sport = :$TG )" | awk '$1 != "LISTEN" { a = $5; sub(/:[0-9]+$/, "", a); n[a " " $1]++ } END { for (k in n) print "  " k ": " n[k] }' >> "$WORK/left"
 
 echo "soak: ${DURATION} s; good $RATE req/s, hostile $HOSTILE_RATE/s, 500 idle + 200 slowloris held"
 echo "  good:    $(tr '\n' ' ' < "$WORK/good.out")"

@@ -111,6 +111,25 @@ class ClientDeadlinesTest extends ScriptedGatewayTest {
     }
 
     @Test
+    void slowUploadLongerThanTheUpstreamIdleTimeout_isServed_theUpstreamOwesNothingBeforeTheRequestIsComplete() throws Exception {
+        // before, the upstream connection's idle timeout ran while the body was arriving: 504 "stopped sending"
+        upstream = new ScriptedUpstream();
+        // the fixture writes the upstream section; its idleTimeout goes on the line after the URL
+        start(upstream.url() + "\n  idleTimeout: 200ms", "limits:\n  requestBodyTimeout: 5s\n");
+        upstream.then(ScriptedUpstream.json(PAGE));
+        byte[] body = "{\"text\":\"slow\"}".getBytes(StandardCharsets.US_ASCII);
+        try (RawHttp c = client()) {
+            c.send(post(body.length));
+            for (int i = 0; i < body.length; i += 6) {
+                slowPeer(300);
+                c.send(java.util.Arrays.copyOfRange(body, i, Math.min(body.length, i + 6)));
+            }
+            assertThat(c.read(false).status()).isEqualTo(200);
+        }
+        assertThat(upstream.received.get(0).body()).isEqualTo(body);
+    }
+
+    @Test
     void slowUpstream_holdingUpTheBody_isNotHeldAgainstTheClient() throws Exception {
         // an upstream that takes its time before reading a body of 4 MiB: the gateway stops reading the
         // client meanwhile (backpressure), and that wait is not a stall of the client's

@@ -529,6 +529,15 @@ final class Exchange {
         failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, "the post API closed the connection before answering");
     }
 
+    /**
+     * The gateway has handed the upstream all of the request it has and waits for the client to
+     * send more: the upstream owes nothing yet (nginx arms proxy_read_timeout only once the request
+     * is sent), so its idle timeout does not apply; {@code limits.requestBodyTimeout} does.
+     */
+    boolean waitingForClientBody() {
+        return state == State.AWAITING_HEAD && !requestDone && toUpstream == 0;
+    }
+
     /** The upstream sent nothing for {@code upstream.idleTimeout}: its connection is being closed. */
     void upstreamIdle() {
         if (state == State.DONE || upstreamEnded) {
