@@ -40,10 +40,15 @@ import java.util.concurrent.TimeUnit;
  * does its upstream connection, so nothing here needs a lock.
  *
  * <h2>Flow and backpressure</h2>
- * Both channels read only on demand ({@code AUTO_READ} off). A request body part is written
- * upstream and the client is read again when that write succeeds; a response part is written to
- * the client and the upstream is read again when that write succeeds. So at most one read's worth
- * of bytes is in flight each way, whatever the speeds of the two ends.
+ * Both channels read only on demand ({@code AUTO_READ} off), reads of at most
+ * {@code limits.maxPendingBytes} ({@link ProxyContext#reads}). What one read of the client
+ * brought is written upstream and the client is read again only when all of it was written; the
+ * same the other way for a response. So at most one read's worth of bytes is pending each way
+ * ({@code toUpstream}, {@code toClient}, summed in {@code tollgate_pending_bytes}), whatever the
+ * speeds of the two ends: a client that sends fast to a slow upstream, or reads a large response
+ * slowly, holds the other side back instead of filling the gateway's memory. A client that cannot
+ * take one read's worth within {@code upstream.idleTimeout} has its response cut (counted as the
+ * refusal {@code slow_reader}; nginx's {@code send_timeout} plays that part there).
  *
  * <h2>Charging</h2>
  * Posts are charged once per exchange: when the last byte of a 2xx response was written to the
@@ -83,6 +88,10 @@ final class Exchange {
     private boolean bodyWritten;
     private long sentNanos;
     private ScheduledFuture<?> responseTimeout;
+    /** Body bytes written upstream whose write has not completed yet. */
+    private long toUpstream;
+    /** Response body bytes written to the client whose write has not completed yet. */
+    private long toClient;
 
     private int status;
     private boolean closeClient;
@@ -131,6 +140,7 @@ final class Exchange {
                 .channel(px.transport.socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, up.connectTimeout().toMillis()))
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, px.reads)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
@@ -178,8 +188,8 @@ final class Exchange {
             armResponseTimeout();
         }
         ch.read();
-        if (!requestDone) {
-            front.readMore();
+        if (!requestDone && toUpstream == 0) {
+            front.readMore(); // else once the held parts are written (writeBody)
         }
     }
 
@@ -215,13 +225,18 @@ final class Exchange {
 
     private void writeBody(HttpContent c) {
         boolean last = c instanceof LastHttpContent;
-        if (c.content().isReadable()) {
+        int n = c.content().readableBytes();
+        if (n > 0) {
             bodyWritten = true;
         }
+        pending(n);
+        toUpstream += n;
         upstream.write(c).addListener((ChannelFuture f) -> {
+            toUpstream -= n;
+            pending(-n);
             upstreamWrite(f);
-            if (f.isSuccess() && !last && state != State.DONE) {
-                front.readMore();
+            if (f.isSuccess() && !last && state != State.DONE && toUpstream == 0) {
+                front.readMore(); // what the last read brought is all written: the next one
             }
         });
     }
@@ -352,8 +367,7 @@ final class Exchange {
         front.answeringHead(head);
         // flushed with the body at the end of this read (flushClient): one write for head and body
         client.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h), client.voidPromise());
-        upstream.read();
-        return true;
+        return true; // the upstream is read again at the end of this read (flushClient)
     }
 
     /** A status code of three digits from 100 to 599 and an HTTP/1.x version (the decoder takes any number and version). */
@@ -409,7 +423,12 @@ final class Exchange {
             }
         }
         long forwardedSoFar = counter == null ? 0 : counter.forwarded();
+        int n = buf.readableBytes();
+        pending(n);
+        toClient += n;
         client.write(c).addListener((ChannelFuture f) -> {
+            toClient -= n;
+            pending(-n);
             if (!f.isSuccess()) {
                 clientWriteFailed(f);
                 return;
@@ -417,8 +436,8 @@ final class Exchange {
             confirmedPosts = forwardedSoFar;
             if (last) {
                 responseDone();
-            } else if (state == State.STREAMING && upstream != null) {
-                upstream.read();
+            } else if (state == State.STREAMING && upstream != null && toClient == 0) {
+                upstream.read(); // what the last read brought is all with the client's socket: the next one
             }
         });
     }
@@ -432,6 +451,13 @@ final class Exchange {
     /** The end of a read from the upstream: send what it brought to the client in one write. */
     void flushClient() {
         client.flush();
+        if (state == State.STREAMING && upstream != null && !upstreamEnded && toClient == 0) {
+            upstream.read(); // a read that brought no body part (the head alone); else the writes' completion reads
+        }
+    }
+
+    private void pending(long n) {
+        px.pendingBytes.add(n);
     }
 
     private void responseDone() {
@@ -503,12 +529,29 @@ final class Exchange {
         failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, "the post API closed the connection before answering");
     }
 
+    /**
+     * The gateway has handed the upstream all of the request it has and waits for the client to
+     * send more: the upstream owes nothing yet (nginx arms proxy_read_timeout only once the request
+     * is sent), so its idle timeout does not apply; {@code limits.requestBodyTimeout} does.
+     */
+    boolean waitingForClientBody() {
+        return state == State.AWAITING_HEAD && !requestDone && toUpstream == 0;
+    }
+
     /** The upstream sent nothing for {@code upstream.idleTimeout}: its connection is being closed. */
     void upstreamIdle() {
         if (state == State.DONE || upstreamEnded) {
             return;
         }
         upstream = null;
+        if (state == State.STREAMING && toClient > 0) {
+            // the gateway was not waiting for the upstream but for the client to take what it has
+            px.metrics.refused("slow_reader");
+            abort("aborted");
+            front.closeNow();
+            client.close(); // what it has not taken is dropped: waiting for it is what the deadline ends
+            return;
+        }
         if (state == State.STREAMING) {
             upstreamBroke(ErrorKind.UPSTREAM_TIMEOUT);
             return;
