@@ -65,12 +65,18 @@ public final class PostCounter {
             feed(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.arrayOffset() + bytes.limit());
             return;
         }
-        int n = bytes.remaining();
-        if (scratch.length < n) {
-            scratch = new byte[Math.max(n, 8192)];
+        // a direct buffer is scanned through a small copy, piece by piece (any split counts the same)
+        if (scratch == null) {
+            scratch = new byte[SCRATCH];
         }
-        bytes.duplicate().get(scratch, 0, n);
-        feed(scratch, 0, n);
+        int at = bytes.position();
+        int end = bytes.limit();
+        while (at < end && !broken) {
+            int n = Math.min(SCRATCH, end - at);
+            bytes.get(at, scratch, 0, n);
+            feed(scratch, 0, n);
+            at += n;
+        }
     }
 
     private static final java.lang.invoke.VarHandle LONGS =
@@ -204,8 +210,12 @@ public final class PostCounter {
     private static final long BRACKET_MASK = 0xD9D9D9D9D9D9D9D9L;
     private static final long BRACKETS = 0x5959595959595959L;
 
-    /** A copy of a direct buffer's bytes, reused: arrays scan fastest. */
-    private byte[] scratch = new byte[0];
+    /**
+     * A copy of a piece of a direct buffer, reused: arrays scan fastest. Small, so that a counter
+     * per response costs little (it used to grow to the whole read, 8 KB or more per response).
+     */
+    private static final int SCRATCH = 1024;
+    private byte[] scratch;
 
     private void feed(byte[] a, int from, int to) {
         int i = from;

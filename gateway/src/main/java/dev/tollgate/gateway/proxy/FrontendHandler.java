@@ -63,6 +63,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private long bodyBytes;
     private long upstreamNanos = -1;
     private String client;
+    private ResponseDeadline responseDeadline;
 
     FrontendHandler(ProxyContext px, StrictRequestDecoder decoder, ProxyResponseEncoder encoder) {
         this.px = px;
@@ -217,7 +218,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             // an HTTP/1.0 request without Host goes on as HTTP/1.1, which requires one: the upstream's
             h.set(HttpHeaderNames.HOST, px.config.upstream().url().getRawAuthority());
         }
-        ProxyHeaders.addForwarding(h, peer.getAddress().getHostAddress(), req.protocolVersion().text());
+        ProxyHeaders.addForwarding(h, clientAddress(), req.protocolVersion().text()); // formatted once per connection
         req.setProtocolVersion(HttpVersion.HTTP_1_1);
         if (expectContinue && hasBody) {
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
@@ -230,6 +231,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     boolean clientIsHttp11() {
         return http11;
+    }
+
+    /** The connection's upstream response deadline, shared by its exchanges one after another. */
+    ResponseDeadline responseDeadline() {
+        if (responseDeadline == null) {
+            responseDeadline = new ResponseDeadline(ctx.executor());
+        }
+        return responseDeadline;
     }
 
     void answeringHead(boolean head) {
@@ -374,6 +383,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         current = null;
         if (x != null) {
             x.clientClosed();
+        }
+        if (responseDeadline != null) {
+            responseDeadline.close();
         }
     }
 
