@@ -391,7 +391,7 @@ final class Exchange {
             }
             return null;
         }
-        return ResponseCounter.create(coding, client.alloc(), px.config.counting().maxDecodedBytes());
+        return ResponseCounter.create(coding, client.alloc(), px.config.counting().maxDecodedBytes(), front.scanScratch());
     }
 
     private long parseCount(String v) {

@@ -64,6 +64,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private long upstreamNanos = -1;
     private String client;
     private ResponseDeadline responseDeadline;
+    private dev.tollgate.gateway.counting.ScanScratch scanScratch;
 
     FrontendHandler(ProxyContext px, StrictRequestDecoder decoder, ProxyResponseEncoder encoder) {
         this.px = px;
@@ -231,6 +232,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     boolean clientIsHttp11() {
         return http11;
+    }
+
+    /** The copy buffer of the connection's post counters, one exchange after another. */
+    dev.tollgate.gateway.counting.ScanScratch scanScratch() {
+        if (scanScratch == null) {
+            scanScratch = new dev.tollgate.gateway.counting.ScanScratch();
+        }
+        return scanScratch;
     }
 
     /** The connection's upstream response deadline, shared by its exchanges one after another. */
