@@ -353,6 +353,35 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
         Await.value(() -> gateway.meter().posts24h(ME), 2, "only the served page");
     }
 
+    /**
+     * The response deadline is one task per client connection (ResponseDeadline): an exchange
+     * answered in time leaves it pending, and the next exchange on the connection, which hangs,
+     * still gets its 504 a full responseTimeout (2 s here) after its own request, not at the
+     * first exchange's deadline.
+     */
+    @Test
+    void answeredThenHung_onOneConnection_theHungRequestGets504_aFullTimeoutAfterItsOwnRequest() throws Exception {
+        CountDownLatch never = new CountDownLatch(1);
+        upstream = new ScriptedUpstream();
+        upstream.then(on(ScriptedUpstream.json(page(1))));
+        upstream.then(on(ScriptedUpstream.waitFor(never)));
+        upstream.then(on(ScriptedUpstream.json(page(2))));
+        start(upstream.url());
+        try (RawHttp c = client()) {
+            nextRequestIsServed(c, 1);
+            long sent = System.nanoTime();
+            RawHttp.Response r = c.exchange(RawHttp.get("/a"));
+            long waited = System.nanoTime() - sent;
+            assertThat(r.status()).isEqualTo(504);
+            assertThat(waited).as("nanoseconds until the 504").isGreaterThanOrEqualTo(java.util.concurrent.TimeUnit.SECONDS.toNanos(2));
+            nextRequestIsServed(c, 2);
+        } finally {
+            never.countDown();
+        }
+        assertThat(errors("upstream_timeout")).isEqualTo(1.0);
+        Await.value(() -> gateway.meter().posts24h(ME), 3, "the two served pages");
+    }
+
     @Test
     @DisplayName("SPEC §8: an upstream silent mid-body for upstream.idleTimeout: the client connection is cut; the posts delivered are charged")
     void upstreamSilentMidBody_pastTheIdleTimeout_cutsTheClientConnection_andChargesWhatWasDelivered() throws Exception {

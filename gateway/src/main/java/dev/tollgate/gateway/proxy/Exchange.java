@@ -31,7 +31,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -72,7 +71,8 @@ final class Exchange {
     private final long countBefore;
     private final boolean head;
     private final boolean clientKeepAlive;
-    private final ArrayDeque<HttpContent> held = new ArrayDeque<>();
+    /** Body parts that arrived before the upstream connection; null until one does (most requests have no body). */
+    private ArrayDeque<HttpContent> held;
 
     private State state = State.CONNECTING;
     private Channel upstream;
@@ -87,11 +87,12 @@ final class Exchange {
     private boolean requestSent;
     private boolean bodyWritten;
     private long sentNanos;
-    private ScheduledFuture<?> responseTimeout;
     /** Body bytes written upstream whose write has not completed yet. */
     private long toUpstream;
     /** Response body bytes written to the client whose write has not completed yet. */
     private long toClient;
+    /** The response deadline is armed for this exchange. */
+    private boolean timing;
 
     private int status;
     private boolean closeClient;
@@ -179,7 +180,7 @@ final class Exchange {
         sentNanos = System.nanoTime();
         ch.write(request).addListener(this::upstreamWrite);
         HttpContent c;
-        while ((c = held.poll()) != null) {
+        while (held != null && (c = held.poll()) != null) {
             writeBody(c);
         }
         ch.flush();
@@ -212,6 +213,9 @@ final class Exchange {
             return;
         }
         if (upstream == null) {
+            if (held == null) {
+                held = new ArrayDeque<>();
+            }
             held.add(c);
             return;
         }
@@ -248,14 +252,19 @@ final class Exchange {
     }
 
     private void armResponseTimeout() {
-        long ms = px.config.upstream().responseTimeout().toMillis();
-        responseTimeout = client.executor().schedule(() -> {
-            if (state == State.AWAITING_HEAD) {
-                px.metrics.error(ErrorKind.UPSTREAM_TIMEOUT);
-                detachUpstream(false);
-                failBeforeResponse(HttpResponseStatus.GATEWAY_TIMEOUT, "the post API did not answer within " + ms + " ms");
-            }
-        }, ms, TimeUnit.MILLISECONDS);
+        timing = true;
+        front.responseDeadline().arm(this, px.config.upstream().responseTimeout().toNanos());
+    }
+
+    /** No response head within {@code upstream.responseTimeout} of the request's end ({@link ResponseDeadline}). */
+    void responseTimedOut() {
+        timing = false;
+        if (state == State.AWAITING_HEAD) {
+            px.metrics.error(ErrorKind.UPSTREAM_TIMEOUT);
+            detachUpstream(false);
+            failBeforeResponse(HttpResponseStatus.GATEWAY_TIMEOUT, "the post API did not answer within "
+                    + px.config.upstream().responseTimeout().toMillis() + " ms");
+        }
     }
 
     // ---- response side --------------------------------------------------------------------
@@ -396,7 +405,7 @@ final class Exchange {
             }
             return null;
         }
-        return ResponseCounter.create(coding, client.alloc(), px.config.counting().maxDecodedBytes());
+        return ResponseCounter.create(coding, client.alloc(), px.config.counting().maxDecodedBytes(), front.scanScratch());
     }
 
     private long parseCount(String v) {
@@ -658,15 +667,15 @@ final class Exchange {
     }
 
     private void cancelTimeout() {
-        if (responseTimeout != null) {
-            responseTimeout.cancel(false);
-            responseTimeout = null;
+        if (timing) {
+            timing = false;
+            front.responseDeadline().disarm(this);
         }
     }
 
     private void releaseHeld() {
         HttpContent c;
-        while ((c = held.poll()) != null) {
+        while (held != null && (c = held.poll()) != null) {
             c.release();
         }
     }

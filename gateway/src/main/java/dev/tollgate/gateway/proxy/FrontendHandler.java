@@ -78,6 +78,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private WaitDeadline body;
     /** A read brought a part of a body (reset at the end of each read). */
     private boolean contentRead;
+    private ResponseDeadline responseDeadline;
+    private dev.tollgate.gateway.counting.ScanScratch scanScratch;
 
     FrontendHandler(ProxyContext px, StrictRequestDecoder decoder, ProxyResponseEncoder encoder) {
         this.px = px;
@@ -274,7 +276,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             // an HTTP/1.0 request without Host goes on as HTTP/1.1, which requires one: the upstream's
             h.set(HttpHeaderNames.HOST, px.config.upstream().url().getRawAuthority());
         }
-        ProxyHeaders.addForwarding(h, peer.getAddress().getHostAddress(), req.protocolVersion().text());
+        ProxyHeaders.addForwarding(h, clientAddress(), req.protocolVersion().text()); // formatted once per connection
         req.setProtocolVersion(HttpVersion.HTTP_1_1);
         if (expectContinue && hasBody && http11) { // RFC 9110 §10.1.1: an HTTP/1.0 request's 100-continue is ignored
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
@@ -287,6 +289,22 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     boolean clientIsHttp11() {
         return http11;
+    }
+
+    /** The copy buffer of the connection's post counters, one exchange after another. */
+    dev.tollgate.gateway.counting.ScanScratch scanScratch() {
+        if (scanScratch == null) {
+            scanScratch = new dev.tollgate.gateway.counting.ScanScratch();
+        }
+        return scanScratch;
+    }
+
+    /** The connection's upstream response deadline, shared by its exchanges one after another. */
+    ResponseDeadline responseDeadline() {
+        if (responseDeadline == null) {
+            responseDeadline = new ResponseDeadline(ctx.executor());
+        }
+        return responseDeadline;
     }
 
     void answeringHead(boolean head) {
@@ -453,6 +471,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         current = null;
         if (x != null) {
             x.clientClosed();
+        }
+        if (responseDeadline != null) {
+            responseDeadline.close();
         }
     }
 

@@ -21,7 +21,8 @@ final class ProxyContext {
     final GatewayMetrics metrics;
     final Transport transport;
     final Enforcement enforcement;
-    final String postCountHeader;
+    /** An {@code AsciiString}: its hash is computed once, not per response. */
+    final io.netty.util.AsciiString postCountHeader;
     final boolean countJson;
     /** False: a plain pass-through that meters nothing (benchmarks, P3). */
     final boolean metering;
@@ -68,7 +69,7 @@ final class ProxyContext {
         this.metrics = metrics;
         this.transport = transport;
         this.enforcement = new Enforcement(config.meter().mode(), view);
-        this.postCountHeader = config.counting().postCountHeader();
+        this.postCountHeader = io.netty.util.AsciiString.of(config.counting().postCountHeader());
         this.countJson = config.counting().json();
         this.metering = config.counting().enabled();
         int cap = config.limits().maxPendingBytes();
