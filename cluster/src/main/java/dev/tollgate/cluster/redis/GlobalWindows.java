@@ -174,7 +174,7 @@ public final class GlobalWindows implements AutoCloseable {
      * Ships many entities in one pipelined round. The answer holds the entities that Redis
      * applied; the others failed (see {@link #status()}) and must be shipped again.
      */
-    public Map<String, ShipReply> shipAll(Map<String, List<BucketCounts>> shipments) {
+    public synchronized Map<String, ShipReply> shipAll(Map<String, List<BucketCounts>> shipments) {
         Map<String, ShipReply> out = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
         List<String> all = new ArrayList<>();
@@ -210,7 +210,7 @@ public final class GlobalWindows implements AutoCloseable {
             List<String> missing) {
         RedisClusterAsyncCommands<String, String> cmd;
         try {
-            cmd = link.commands();
+            cmd = link.pipeline();
         } catch (RuntimeException e) {
             health.failure(e);
             return false;
@@ -241,6 +241,7 @@ public final class GlobalWindows implements AutoCloseable {
                 count("tollgate_ship", keys, args);
                 futures.add(cmd.fcall("tollgate_ship", ScriptOutputType.MULTI, keys, args));
             }
+            link.flush();
             awaitAll(futures);
             for (int k = 0; k < chunk.size(); k++) {
                 String entity = chunk.get(k);

@@ -7,6 +7,7 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
@@ -59,6 +60,9 @@ final class RedisLink implements AutoCloseable {
     private RedisClient singleClient;
     private StatefulRedisClusterConnection<String, String> cluster;
     private StatefulRedisConnection<String, String> single;
+    /** A second connection, flushed by hand, for pipelined rounds ({@link #pipeline()}). */
+    private StatefulConnection<String, String> pipe;
+    private RedisClusterAsyncCommands<String, String> pipeCommands;
 
     RedisLink(List<RedisURI> uris, GlobalWindows.Mode mode, Duration timeout) {
         this.uris = List.copyOf(uris);
@@ -96,6 +100,36 @@ final class RedisLink implements AutoCloseable {
             }
         }
         return cluster != null ? cluster.async() : single.async();
+    }
+
+    /**
+     * The commands of a connection that writes nothing until {@link #flush()}: a round queues all
+     * its FCALLs, then sends them in a few large writes instead of one write and one event-loop
+     * wake-up per command (measured: about ten times the commands per second on a busy machine).
+     * Only for {@code GlobalWindows.shipAll}, which holds its lock while it queues and flushes.
+     */
+    synchronized RedisClusterAsyncCommands<String, String> pipeline() {
+        commands();
+        if (pipe == null) {
+            if (cluster != null) {
+                StatefulRedisClusterConnection<String, String> c = clusterClient.connect();
+                pipeCommands = c.async();
+                pipe = c;
+            } else {
+                StatefulRedisConnection<String, String> c = singleClient.connect();
+                pipeCommands = c.async();
+                pipe = c;
+            }
+            pipe.setAutoFlushCommands(false);
+        }
+        return pipeCommands;
+    }
+
+    /** Sends what {@link #pipeline()}'s commands queued. */
+    synchronized void flush() {
+        if (pipe != null) {
+            pipe.flushCommands();
+        }
     }
 
     /** After "Function not found" (a master that never had it, a FUNCTION FLUSH): load it everywhere again. */
@@ -195,6 +229,9 @@ final class RedisLink implements AutoCloseable {
     @Override
     public void close() {
         events.dispose();
+        if (pipe != null) {
+            pipe.close();
+        }
         if (cluster != null) {
             cluster.close();
             clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));

@@ -40,6 +40,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class WindowShipper implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WindowShipper.class);
+    /**
+     * A drain reads buckets from the previous drain's time minus this: a record that read the
+     * clock just before the previous drain may land in the bucket before it after the drain
+     * read that bucket (it re-marks the entity, and this margin makes the next drain include
+     * that bucket). Without it every shipment would carry the previous bucket too.
+     */
+    private static final long DRAIN_MARGIN_MILLIS = 1000;
 
     /** Told every global figure Redis answers: the gateway uses it for flags and the admin API. */
     @FunctionalInterface
@@ -59,7 +66,6 @@ public final class WindowShipper implements AutoCloseable {
     private final ChangeSource source;
     private final Clock clock;
     private final Listener listener;
-    private final long bucketMillis;
     private final long hotPosts;
     private final long flushNanos;
     private final long tickNanos;
@@ -85,7 +91,6 @@ public final class WindowShipper implements AutoCloseable {
         this.source = source;
         this.clock = clock;
         this.listener = listener;
-        this.bucketMillis = meter.bucket().toMillis();
         this.hotPosts = meter.threshold() * 8 / 10;
         this.flushNanos = flushInterval.toNanos();
         this.tickNanos = nearThresholdFlushInterval.toNanos();
@@ -154,7 +159,7 @@ public final class WindowShipper implements AutoCloseable {
             reshipAll();
             full = true;
         }
-        long from = lastDrainMillis == Long.MIN_VALUE ? Long.MIN_VALUE : lastDrainMillis - bucketMillis;
+        long from = lastDrainMillis == Long.MIN_VALUE ? Long.MIN_VALUE : lastDrainMillis - DRAIN_MARGIN_MILLIS;
         lastDrainMillis = now;
         source.drain(from, this::keep);
         Map<String, List<BucketCounts>> shipment = new HashMap<>();
