@@ -52,9 +52,9 @@ echo "== Redis memory (masters' used_memory): before=$BEFORE after=$AFTER keys=$
 echo "per active entity: $(( (AFTER - BEFORE) / ENTITIES )) bytes (one gateway, 1-2 buckets of 1 min each)"
 echo "== Redis CPU per FCALL tollgate_ship (INFO commandstats of each master; the machine's load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 for p in $(masters); do echo "  :$p $(redis-cli -p "$p" INFO commandstats | tr -d '\r' | grep '^cmdstat_fcall:')"; done
-P1=$(masters | head -1)
-SAMPLE=$(redis-cli -c -p "$P1" --scan --pattern 'tg:*:w' 2>/dev/null | head -1 || true)
-if [ -n "$SAMPLE" ]; then echo "MEMORY USAGE of one entity's window key ($SAMPLE): $(redis-cli -c -p "$P1" MEMORY USAGE "$SAMPLE" SAMPLES 0) bytes"; fi
+P1=$(masters | sed -n 1p)
+SAMPLE=$(redis-cli -p "$P1" --scan --pattern 'tg:*:w' 2>/dev/null | sed -n 1p)
+if [ -n "$SAMPLE" ]; then echo "MEMORY USAGE of one entity's window key ($SAMPLE): $(redis-cli -p "$P1" MEMORY USAGE "$SAMPLE" SAMPLES 0) bytes"; fi
 
 echo "== one entity's window key by shape of its day (FCALL tollgate_ship by hand)"
 NOW_B=$(( $(date +%s) / 60 ))
@@ -64,7 +64,7 @@ for shape in "1 1" "3 1" "1 60" "3 60" "1 1440" "3 1440"; do
     args=()
     for ((b = nb - 1; b >= 0; b--)); do args+=($((NOW_B - b)) 1234 1300); done
     redis-cli -c -p "$P1" FCALL tollgate_ship 2 "tg:{$key}:w" "tg:{$key}:i" "gw-$gi" "$NOW_B" 1440 1000000 60000 \
-      "$(( $(date +%s) * 1000 ))" 172800000 "${args[@]}" >/dev/null
+      "$(( $(date +%s) * 1000 ))" 172800000 "$nb" "${args[@]}" >/dev/null
   done
   echo "gateways=$g buckets=$nb: $(redis-cli -c -p "$P1" MEMORY USAGE "tg:{$key}:w" SAMPLES 0) bytes ($(redis-cli -c -p "$P1" OBJECT ENCODING "tg:{$key}:w"))"
 done

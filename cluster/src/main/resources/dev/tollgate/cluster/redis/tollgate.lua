@@ -15,6 +15,8 @@ function call touches one entity atomically:
   tg:{<entity>}:i  the incidents: open (the open sequence), last (the last sequence), fb and fc
                    (the open flag's bucket and count), cs and ce (the last closed period's
                    buckets [cs, ce)). Exists only for an entity that was ever flagged.
+One tollgate_ship call carries the entities a gateway has on one slot (each with its own two
+keys), so a call's fixed cost is paid once for all of them.
 
 Absolute values with max-merge. A gateway ships, per bucket, its own absolute counts (what its
 meter holds, not a delta), and the function keeps per (gateway, bucket) the maximum of what it
@@ -95,23 +97,12 @@ local function merge(v, node, p, r)
   return table.concat(out, ';'), dp, dr
 end
 
--- KEYS: window, incidents. ARGV: node, current bucket, buckets per window, threshold,
--- bucket millis, now millis, keep millis (window + finalization), then bucket, posts, requests...
--- Returns {posts, requests, flagged sequence or 0, open sequence or 0, flag bucket or -1, flag count}.
-local function ship(keys, args)
-  local kw, ki = keys[1], keys[2]
-  local node = args[1]
-  local cur = num(args[2], 'current bucket')
-  local n = num(args[3], 'buckets per window')
-  local threshold = num(args[4], 'threshold')
-  local bms = num(args[5], 'bucket millis')
-  local now = num(args[6], 'now millis')
-  local keep = num(args[7], 'keep millis')
-  if #args < 10 or (#args - 7) % 3 ~= 0 then
-    error('tollgate: ship: ' .. #args .. ' arguments (expected: 7 + 3 per bucket)')
-  end
+-- Applies one entity's buckets (args[first .. first + 3 * count - 1]: bucket, posts, requests...);
+-- returns {posts, requests, flagged sequence or 0, open sequence or 0, flag bucket or -1, flag count}.
+local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, first, count)
+  local last = first + 3 * count - 1
   local newest = -1
-  for i = 8, #args, 3 do
+  for i = first, last, 3 do
     newest = math.max(newest, num(args[i], 'bucket'))
   end
   cur = math.max(cur, newest)
@@ -129,7 +120,7 @@ local function ship(keys, args)
     t = cur
   end
 
-  for i = 8, #args, 3 do
+  for i = first, last, 3 do
     local b = num(args[i], 'bucket')
     local field = int(b)
     local v, dp, dr = merge(redis.call('HGET', kw, field), node, num(args[i + 1], 'posts'), num(args[i + 2], 'requests'))
@@ -166,6 +157,38 @@ local function ship(keys, args)
     end
   end
   return {w, wr, flagged, open, fb, fc}
+end
+
+-- Ships the buckets of one or more entities of one slot (one call amortizes the call's fixed
+-- cost over the entities a gateway has on that slot).
+-- KEYS: window, incidents of each entity. ARGV: node, current bucket, buckets per window,
+-- threshold, bucket millis, now millis, keep millis (window + finalization), then per entity
+-- (in KEYS order) its number of buckets k and k times bucket, posts, requests.
+-- Returns one {posts, requests, flagged, open, flag bucket, flag count} per entity.
+local function ship(keys, args)
+  local node = args[1]
+  local cur = num(args[2], 'current bucket')
+  local n = num(args[3], 'buckets per window')
+  local threshold = num(args[4], 'threshold')
+  local bms = num(args[5], 'bucket millis')
+  local now = num(args[6], 'now millis')
+  local keep = num(args[7], 'keep millis')
+  if #keys == 0 or #keys % 2 ~= 0 then
+    error('tollgate: ship: ' .. #keys .. ' keys (expected: a window and an incidents key per entity)')
+  end
+  local out, i = {}, 8
+  for e = 1, #keys, 2 do
+    local count = num(args[i], 'bucket count')
+    if count < 1 or i + 3 * count > #args then
+      error('tollgate: ship: bucket count ' .. tostring(args[i]) .. ' (expected: 1 to ' .. math.floor((#args - i) / 3) .. ')')
+    end
+    out[#out + 1] = ship_one(keys[e], keys[e + 1], node, cur, n, threshold, bms, now, keep, args, i + 1, count)
+    i = i + 1 + 3 * count
+  end
+  if i ~= #args + 1 then
+    error('tollgate: ship: ' .. (#args + 1 - i) .. ' arguments left over (expected: none)')
+  end
+  return out
 end
 
 -- KEYS: incidents. ARGV: sequence, flag bucket, flag count. Adopts an incident raised elsewhere
