@@ -76,7 +76,7 @@ public final class WindowShipper implements AutoCloseable {
     private final Map<String, TreeMap<Long, BucketCounts>> pending = new HashMap<>();
     private final Map<String, Long> hot = new HashMap<>();
     private long lastDrainMillis = Long.MIN_VALUE;
-    private long seenGeneration = -1;
+    private volatile long seenGeneration = -1;
     private int failedStreak;
 
     private final AtomicLong rounds = new AtomicLong();
@@ -106,6 +106,11 @@ public final class WindowShipper implements AutoCloseable {
     public Stats stats() {
         return new Stats(rounds.get(), shipped.get(), failures.get(), windows.commands(), windows.bytesSent(), pendingSize,
                 reships.get());
+    }
+
+    /** Whether the thread has re-shipped after the link's latest generation change (for tests). */
+    boolean caughtUp() {
+        return seenGeneration == windows.generation();
     }
 
     /** Stops the thread after one last attempt to ship what is pending. */
