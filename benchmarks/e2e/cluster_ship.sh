@@ -39,7 +39,7 @@ done
 redis-cli --cluster create $(for p in $PORTS; do printf '127.0.0.1:%s ' "$p"; done) --cluster-replicas 1 --cluster-yes >"$DIR/create.log"
 until [ "$(for p in $PORTS; do redis-cli -p "$p" CLUSTER INFO | grep -c 'cluster_state:ok'; done | paste -sd+ | bc)" = 6 ]; do sleep 0.2; done
 
-masters() { for p in $PORTS; do redis-cli -p "$p" INFO replication | grep -q 'role:master' && echo "$p"; done; }
+masters() { for p in $PORTS; do if redis-cli -p "$p" INFO replication | grep -q 'role:master'; then echo "$p"; fi; done; }
 used() { for p in $(masters); do redis-cli -p "$p" INFO memory | tr -d '\r' | sed -n 's/^used_memory://p'; done | paste -sd+ | bc; }
 keys() { for p in $(masters); do redis-cli -p "$p" DBSIZE; done | paste -sd+ | bc; }
 

@@ -92,6 +92,10 @@ public final class ClusterShipBench {
                         (b.commands() - a.commands()) / s, (b.bytesSent() - a.bytesSent()) / s,
                         (b.bytesSent() - a.bytesSent()) / s / 1e6, (b.entitiesShipped() - a.entitiesShipped()) / s,
                         (b.rounds() - a.rounds()) / s, b.failures() - a.failures(), b.pending());
+                long dr = Math.max(1, b.rounds() - a.rounds());
+                System.out.printf("per round: commands=%d bytes=%d entities=%d (a 1 s flush asks this per second; rounds took %.2f s each here)%n",
+                        (b.commands() - a.commands()) / dr, (b.bytesSent() - a.bytesSent()) / dr,
+                        (b.entitiesShipped() - a.entitiesShipped()) / dr, s / dr);
                 System.out.printf("bytes per command=%.0f; link up=%s%n",
                         (double) (b.bytesSent() - a.bytesSent()) / Math.max(1, b.commands() - a.commands()), windows.status().up());
             }

@@ -18,11 +18,13 @@ import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.event.connection.ConnectionActivatedEvent;
+import io.lettuce.core.event.connection.ReconnectAttemptEvent;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,9 +37,9 @@ import reactor.core.Disposable;
  * refresh, so a failover's new master is found by itself).
  *
  * <p>Threads: {@link #commands()} and {@link #reloadLibrary()} are called by one thread at a time
- * (the shipper, or a caller of {@code GlobalWindows} holding its lock); Lettuce's event bus
- * thread only bumps {@link #generation()} and clears {@code libraryChecked}, both safe to race:
- * at worst the library is checked once more than needed.
+ * (its methods are synchronized); Lettuce's event bus thread only bumps {@link #generation()}
+ * and clears {@code libraryChecked}, both safe to race: at worst the library is checked once
+ * more than needed.
  *
  * <p>Choice of client: with several nodes, or with {@code Mode.CLUSTER}, the cluster client; with
  * one node in {@code Mode.AUTO} the node is asked ({@code INFO cluster}) once it answers, and a
@@ -54,6 +56,12 @@ final class RedisLink implements AutoCloseable {
     private final ClientResources resources;
     private final Disposable events;
     private final AtomicLong generation = new AtomicLong();
+    /**
+     * Set by a reconnect attempt: the next activated connection is a reconnect. Plain activations
+     * are not enough, the cluster's topology refresh opens (and closes) a connection to every
+     * node every refresh period, which must not trigger a full re-ship.
+     */
+    private final AtomicBoolean reconnecting = new AtomicBoolean();
     private volatile boolean libraryChecked;
 
     private RedisClusterClient clusterClient;
@@ -70,7 +78,10 @@ final class RedisLink implements AutoCloseable {
         this.timeout = timeout;
         this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1).build();
         this.events = resources.eventBus().get().subscribe(e -> {
-            if (e instanceof ClusterTopologyChangedEvent || e instanceof ConnectionActivatedEvent) {
+            if (e instanceof ReconnectAttemptEvent) {
+                reconnecting.set(true);
+            } else if (e instanceof ClusterTopologyChangedEvent
+                    || (e instanceof ConnectionActivatedEvent && reconnecting.getAndSet(false))) {
                 libraryChecked = false;
                 generation.incrementAndGet();
             }
@@ -78,8 +89,9 @@ final class RedisLink implements AutoCloseable {
     }
 
     /**
-     * Changes each time a connection becomes active (the first one, and every reconnect) or the
-     * cluster's topology changes: the moments after which Redis may miss writes it acknowledged.
+     * Changes each time a connection is re-established after it was lost, or the cluster's
+     * topology changes (a failover's new master): the moments after which Redis may miss writes
+     * it acknowledged.
      */
     long generation() {
         return generation.get();

@@ -30,9 +30,9 @@ import org.slf4j.LoggerFactory;
  * while the feed keeps draining into {@code pending} (newer absolute values replace older).
  *
  * <p>Healing. Redis may lose writes it acknowledged (a master killed before its replica got
- * them, a restart without persistence). So whenever the link's generation changes (a connection
- * became active: the first, a reconnect, a failover's new master; or the topology changed) and
- * after a failed streak ends, the thread refills {@code pending} with every bucket of every entity
+ * them, a restart without persistence). So at start, whenever the link's generation changes (a
+ * lost connection re-established, or the topology changed: a failover's new master) and after
+ * a failed streak ends, the thread refills {@code pending} with every bucket of every entity
  * ({@link ChangeSource#forEachBucket}) and ships it all: max-merge makes the replay harmless
  * where Redis still had the values and restores them where it had lost them.
  *

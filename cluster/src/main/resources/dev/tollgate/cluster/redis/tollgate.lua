@@ -11,7 +11,8 @@ function call touches one entity atomically:
   tg:{<entity>}:w  the window: one field per bucket, named by its index (start millis / bucket
                    millis), valued "node=posts,requests;node=posts,requests" (each gateway's
                    absolute counts), plus t (the window's end bucket), w and r (the posts and
-                   requests of the buckets (t - n, t], kept incrementally).
+                   requests of the buckets (t - n, t], kept incrementally), x (the newest
+                   bucket the key's TTL was set for).
   tg:{<entity>}:i  the incidents: open (the open sequence), last (the last sequence), fb and fc
                    (the open flag's bucket and count), cs and ce (the last closed period's
                    buckets [cs, ce)). Exists only for an entity that was ever flagged.
@@ -39,9 +40,10 @@ then decides again with the same sequence, and the PostgreSQL ledger's one-open-
 makes a second flag harmless (SPEC §9).
 
 Expiry. A bucket matters while it can be in a window or in the evidence of a flag raised in it:
-until its end + window + 24 h (the finalization). Each shipment extends the window key's TTL
-(never shortens it) to that horizon of its newest bucket, relative to the shipper's clock, so an
-entity that stops getting traffic vanishes once nothing can need it. The incident key holds a
+until its end + window + 24 h (the finalization). A shipment with a bucket newer than any before
+(x) extends the window key's TTL to that horizon of it, relative to the shipper's clock (never
+shortens it: older buckets leave it alone), so an entity that stops getting traffic vanishes
+once nothing can need it. The incident key holds a
 few numbers and never expires: the sequence of the next flag must follow the last one.
 --]]
 
@@ -108,8 +110,8 @@ local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, f
   cur = math.max(cur, newest)
 
   -- Slide the window's end to max(t, cur): buckets leaving it leave the sums.
-  local state = redis.call('HMGET', kw, 't', 'w', 'r')
-  local t, w, wr = tonumber(state[1]), tonumber(state[2]) or 0, tonumber(state[3]) or 0
+  local state = redis.call('HMGET', kw, 't', 'w', 'r', 'x')
+  local t, w, wr, x = tonumber(state[1]), tonumber(state[2]) or 0, tonumber(state[3]) or 0, tonumber(state[4])
   if t == nil or cur - t >= n then
     t, w, wr = cur, 0, 0
   elseif cur > t then
@@ -120,22 +122,31 @@ local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, f
     t = cur
   end
 
+  local writes = {'t', int(t)}
   for i = first, last, 3 do
     local b = num(args[i], 'bucket')
     local field = int(b)
     local v, dp, dr = merge(redis.call('HGET', kw, field), node, num(args[i + 1], 'posts'), num(args[i + 2], 'requests'))
     if v then
-      redis.call('HSET', kw, field, v)
+      writes[#writes + 1] = field
+      writes[#writes + 1] = v
       if b > t - n then
         w, wr = w + dp, wr + dr
       end
     end
   end
-  redis.call('HSET', kw, 't', int(t), 'w', int(w), 'r', int(wr))
-  local ttl = math.max((newest + 1) * bms + keep - now, 1000)
-  local current = redis.call('PTTL', kw)
-  if current < 0 or current < ttl then
-    redis.call('PEXPIRE', kw, int(ttl))
+  writes[#writes + 1] = 'w'
+  writes[#writes + 1] = int(w)
+  writes[#writes + 1] = 'r'
+  writes[#writes + 1] = int(wr)
+  -- x: the newest bucket the key's TTL covers; the TTL only grows, and only with x.
+  if x == nil or newest > x then
+    writes[#writes + 1] = 'x'
+    writes[#writes + 1] = int(newest)
+  end
+  redis.call('HSET', kw, unpack(writes))
+  if x == nil or newest > x then
+    redis.call('PEXPIRE', kw, int(math.max((newest + 1) * bms + keep - now, 1000)))
   end
 
   local inc = redis.call('HMGET', ki, 'open', 'last', 'cs', 'ce', 'fb', 'fc')
