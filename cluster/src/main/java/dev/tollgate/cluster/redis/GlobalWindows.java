@@ -113,9 +113,9 @@ public final class GlobalWindows implements AutoCloseable {
     }
 
     /**
-     * The link's health: {@code up} after the last exchange succeeded; {@code since} = when it
-     * last changed; {@code lastSuccess} = the last successful exchange (null: never); errors so
-     * far, the last one's text.
+     * The link's health: {@code up} unless the last exchange failed (a link that never exchanged
+     * yet is up, with {@code lastSuccess} null); {@code since} = when it last changed;
+     * {@code lastSuccess} = the last successful exchange; errors so far, the last one's text.
      */
     public record Status(boolean up, Instant since, Instant lastSuccess, long errors, String lastError) {
     }
@@ -170,6 +170,9 @@ public final class GlobalWindows implements AutoCloseable {
 
     /** Ships one entity's buckets; throws {@link UnavailableException} if Redis did not apply it. */
     public ShipReply ship(String entity, List<BucketCounts> buckets) {
+        if (buckets.isEmpty()) {
+            throw new IllegalArgumentException("buckets of " + entity + ": none (expected: at least one bucket to ship)");
+        }
         ShipReply r = shipAll(Map.of(entity, buckets)).get(entity);
         if (r == null) {
             throw new UnavailableException("Redis: shipment of " + entity + " not applied: " + health.lastError(), null);
@@ -190,6 +193,9 @@ public final class GlobalWindows implements AutoCloseable {
                 all.add(e);
             }
         });
+        if (all.isEmpty()) {
+            return out;
+        }
         boolean ok = round(all, shipments, out, missing);
         if (!missing.isEmpty()) {
             try {
