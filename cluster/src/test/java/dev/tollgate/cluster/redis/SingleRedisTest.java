@@ -118,6 +118,32 @@ class SingleRedisTest {
     }
 
     @Test
+    void gatewayRestarted_reshipsItsRestoredWindows_withoutCountingThemTwice() {
+        RedisClusterFixture redis = RedisClusterFixture.single();
+        ManualClock clock = new ManualClock(T0 + 1000);
+        GlobalWindows.Settings settings = Gateways.settings(redis.uris());
+        try {
+            try (Gateways before = new Gateways(2, settings, METER, clock)) {
+                before.meters.get(0).record("restarted", 400, 4);
+                before.meters.get(1).record("restarted", 300, 3);
+                RedisClusterFixture.await(() -> before.latest.containsKey("restarted")
+                        && before.globalPosts("restarted", T0, T0 + MINUTE) == 700, "both gateways' counts in Redis");
+            }
+            // gw-a comes back with its windows restored from its data directory (here: recorded again),
+            // and counts on; gw-b is still away
+            try (Gateways after = new Gateways(1, settings, METER, clock)) {
+                after.meters.get(0).record("restarted", 400, 4);
+                RedisClusterFixture.await(() -> after.latest.containsKey("restarted"), "the restart's first full ship");
+                assertThat(after.latest.get("restarted").posts24h()).as("nothing twice").isEqualTo(700);
+                after.meters.get(0).record("restarted", 50, 1);
+                RedisClusterFixture.await(() -> after.latest.get("restarted").posts24h() == 750, "new posts on top");
+            }
+        } finally {
+            redis.stop();
+        }
+    }
+
+    @Test
     void settings_rejectBadValues_withTheKeyAndWhatWasExpected() {
         assertThatThrownBy(() -> GlobalWindows.Settings.of(List.of(URI.create("http://127.0.0.1:6379"))))
                 .hasMessage("cluster.redis.nodes: http://127.0.0.1:6379 (expected: redis://host:port)");
