@@ -84,7 +84,7 @@ public class RecordBenchmark {
         public void setUp() {
             meter = new Meter(MeterConfig.defaults(), DamagesTerms.standard(), Clock.systemUTC(), MeterListener.none());
             if (trackChanges) {
-                meter.trackChanges();
+                meter.changeFeed();
             }
         }
     }

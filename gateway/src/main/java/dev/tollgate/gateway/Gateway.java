@@ -22,7 +22,10 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.gateway.proxy.ProxyServer;
 import dev.tollgate.gateway.proxy.Transport;
+import dev.tollgate.cluster.ClusterMeter;
+import dev.tollgate.meter.Crossings;
 import dev.tollgate.meter.Meter;
+import dev.tollgate.meter.MeterView;
 import dev.tollgate.meter.MeterListener;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
@@ -45,6 +48,8 @@ public final class Gateway implements AutoCloseable {
 
     private final GatewayConfig config;
     private final Meter meter;
+    /** Cluster mode's link (SPEC §9); null for a single gateway. */
+    private final ClusterMeter cluster;
     private final GatewayMetrics metrics;
     private final DirectoryWatcher directory;
     private final SeenIdentifiers seen = new SeenIdentifiers();
@@ -105,6 +110,12 @@ public final class Gateway implements AutoCloseable {
      */
     private Gateway(GatewayConfig config, Options options) throws IOException, InterruptedException {
         this.config = config;
+        if (config.clustered() && config.entities().keyHashSecretFile() == null
+                && (System.getenv(KeyHasher.SECRET_ENV) == null || System.getenv(KeyHasher.SECRET_ENV).isBlank())) {
+            // each gateway would otherwise generate its own secret: one API key, a different entity on each gateway
+            throw new IOException("entities.keyHashSecretFile: missing (expected in cluster mode: the same secret file on every gateway, "
+                    + "or " + KeyHasher.SECRET_ENV + ", so that one API key is one entity cluster-wide)");
+        }
         // read-only checks first: a bad entities.yaml stops the start before the data directory is touched
         this.directory = DirectoryWatcher.open(config.entities().directory());
         this.dataDir = DataDir.lock(config.dataDir());
@@ -173,7 +184,7 @@ public final class Gateway implements AutoCloseable {
                         tellOuter(() -> outer.onFinal(incident));
                     });
                 }
-            });
+            }, config.clustered() ? Crossings.ELSEWHERE : Crossings.HERE);
             EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
             IncidentHistory history = IncidentHistory.of(ledger.records());
             this.windows = WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
@@ -185,14 +196,34 @@ public final class Gateway implements AutoCloseable {
                 metrics.counter("tollgate_access_log_dropped_total", "Access log lines dropped: the writer could not keep up", accessLog::dropped);
                 metrics.counter("tollgate_access_log_failures_total", "Access log writes that failed (full disk)", accessLog::failures);
             }
-            this.proxy = new ProxyServer(config, meter, resolver, seen, metrics, transport, accessLog, options.clock());
+            this.cluster = config.clustered() ? ClusterMeter.start(config.cluster(), meter, config.damages().terms(), options.clock(),
+                    new ClusterMeter.Records() {
+                        @Override
+                        public void flag(Incident incident, Runnable durable) {
+                            writer.onFlag(incident, () -> {
+                                durable.run();
+                                tellOuter(() -> outer.onFlag(incident));
+                            });
+                        }
+
+                        @Override
+                        public ObjectNode finalFields(Incident incident) {
+                            return writer.finalFields(incident);
+                        }
+                    }, ledger) : null;
+            MeterView view = cluster != null ? cluster : meter;
+            this.proxy = new ProxyServer(config, meter, view, resolver, seen, metrics, transport, accessLog, options.clock());
             Readiness readiness = new Readiness()
                     .part("proxy", () -> serving ? null : "not serving (starting or stopping)")
                     .part("ledger", () -> ledger.failing() ? ledger.pending() + " records cannot be written; see the log" : null)
                     .part("journal", () -> windows.failing() ? "the counts of " + windows.pendingEntities()
                             + " entities wait in memory for the disk to take them; see the log" : null);
+            if (cluster != null) {
+                ClusterLinks.register(cluster, readiness, metrics);
+            }
             this.provisional = new ProvisionalUpdates(meter, writer, options.clock(), history.provisionalAsOf());
-            this.admin = new AdminServer(token, metrics, meter, directory, seen, readiness, ledger, options.clock(), transport,
+            this.admin = new AdminServer(token, metrics, view, meter, cluster == null ? null : ClusterLinks.view(cluster), directory, seen,
+                    readiness, ledger, options.clock(), transport,
                     writer::periodOf);
             metrics.gauge("tollgate_entities_tracked", "Entities with a live window", meter::entityCount);
             metrics.gauge("tollgate_entity_table_capacity", "Bound on the entity table in compact-entity units (meter.maxEntities)",
@@ -343,6 +374,9 @@ public final class Gateway implements AutoCloseable {
     /** Housekeeping: finalizes due incidents, expires idle entities, writes due provisional updates, reloads a changed directory. */
     public void tick() {
         meter.tick();
+        if (cluster != null) {
+            cluster.tick();
+        }
         provisional.tick();
         directory.reloadIfChanged();
     }
@@ -483,6 +517,9 @@ public final class Gateway implements AutoCloseable {
         shutdownGroups();
         if (accessLog != null) {
             accessLog.close();
+        }
+        if (cluster != null) {
+            cluster.close(); // ships what is pending; records not yet in PostgreSQL wait in the local ledger for the next start
         }
         try {
             windows.close();

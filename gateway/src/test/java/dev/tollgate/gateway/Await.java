@@ -34,4 +34,20 @@ final class Await {
             Thread.yield();
         }
     }
+
+    /** Waits at most {@code seconds} until {@code condition} holds, polling every 20 ms (for effects across processes and servers). */
+    static void isTrue(java.util.function.BooleanSupplier condition, String what, int seconds) {
+        isTrue(condition, what, seconds, () -> "");
+    }
+
+    /** As above; on failure the message also shows {@code seen} (what the test saw last). */
+    static void isTrue(java.util.function.BooleanSupplier condition, String what, int seconds, java.util.function.Supplier<String> seen) {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("never happened within " + seconds + " s: " + what + "; seen: " + seen.get());
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);
+        }
+    }
 }

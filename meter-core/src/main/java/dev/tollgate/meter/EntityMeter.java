@@ -1,5 +1,7 @@
 package dev.tollgate.meter;
 
+import dev.tollgate.meter.damages.PeriodRule;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -27,12 +29,14 @@ final class EntityMeter {
 
     private static final VarHandle STATE;
     private static final VarHandle INCIDENT;
+    private static final VarHandle CHANGED;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             STATE = l.findVarHandle(EntityMeter.class, "state", Object.class);
             INCIDENT = l.findVarHandle(EntityMeter.class, "incident", Object.class);
+            CHANGED = l.findVarHandle(EntityMeter.class, "changedBits", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -44,12 +48,21 @@ final class EntityMeter {
     final long hash;
     private volatile Object state = LightWindow.create();
     private volatile Object incident;
-    /** Set by a record while change tracking is on, cleared by the drain that reads the entity (see {@link Meter#drainChanges}). */
-    volatile boolean changed;
+    /** One bit per {@link ChangeFeed}: set by a record, cleared by the feed's drain before it reads the entity. */
+    volatile int changedBits;
 
     EntityMeter(String id, long hash) {
         this.id = id;
         this.hash = hash;
+    }
+
+    /** Sets {@code bits}; returns the bits before. */
+    int markChanged(int bits) {
+        return (int) CHANGED.getAndBitwiseOr(this, bits);
+    }
+
+    void clearChanged(int bits) {
+        CHANGED.getAndBitwiseAnd(this, ~bits);
     }
 
     /** An incident between its flag and its finalization. */
@@ -141,14 +154,15 @@ final class EntityMeter {
     /** Raises the flag if the unassigned count passed the threshold; returns {@code count}. */
     private long checkFlag(String id, Meter meter, FullWindow fw, long b, long nowMillis, long count) {
         Object inc = incident;
-        if (inc instanceof Open || count <= meter.threshold() || meter.restoring()) {
+        if (inc instanceof Open || count <= meter.threshold() || meter.restoring() || !meter.decidesCrossings()) {
             return count;
         }
         Closed previous = (Closed) inc;
-        long unassigned = previous == null ? count : count - previous.tail(b, meter.bucketsPerWindow());
-        if (unassigned <= meter.threshold()) {
+        long claimed = previous == null ? 0 : previous.tail(b, meter.bucketsPerWindow());
+        if (!FlagRule.crosses(count, claimed, meter.threshold())) {
             return count;
         }
+        long unassigned = FlagRule.unassigned(count, claimed);
         int sequence = previous == null ? meter.lastSequence(id) + 1 : previous.sequence + 1;
         Open open = new Open(b, nowMillis, unassigned, sequence, previous);
         if (INCIDENT.compareAndSet(this, inc, open)) {
@@ -170,13 +184,14 @@ final class EntityMeter {
         }
         int n = meter.bucketsPerWindow();
         fw.advanceTo(open.flagBucket + n - 1);
-        Period p = choosePeriod(meter, fw, open);
+        Incident fin = PeriodRule.assess(flag(id, meter, open), Incident.Status.FINAL, series(fw), meter::millisOf, meter.config(),
+                meter.terms());
+        long start = meter.bucketAt(fin.periodStartMillis());
         long[] prefix = new long[n + 1];
         for (int k = 0; k < n; k++) {
-            prefix[k + 1] = prefix[k] + fw.postsAt(p.start + k);
+            prefix[k + 1] = prefix[k] + fw.postsAt(start + k);
         }
-        Closed closed = new Closed(p.start, p.start + n, prefix, open.sequence);
-        Incident fin = incident(id, meter, fw, open, p, Incident.Status.FINAL);
+        Closed closed = new Closed(start, start + n, prefix, open.sequence);
         if (INCIDENT.compareAndSet(this, open, closed)) {
             meter.finalized(id, this, fin);
             return true;
@@ -193,55 +208,29 @@ final class EntityMeter {
         }
     }
 
-    private record Period(long start, long posts, long requests) {
+    /** This entity's full ring as the billing rule's series. */
+    private static PeriodRule.Series series(FullWindow fw) {
+        return new PeriodRule.Series() {
+            @Override
+            public long postsAt(long bucket) {
+                return fw.postsAt(bucket);
+            }
+
+            @Override
+            public long requestsAt(long bucket) {
+                return fw.requestsAt(bucket);
+            }
+        };
     }
 
-    /** SPEC §5: among starts [max(prevEnd, f-n+1), f], the 24h run with most posts, earliest first. */
-    private static Period choosePeriod(Meter meter, FullWindow fw, Open open) {
-        int n = meter.bucketsPerWindow();
-        long lo = open.earliestStart(n);
-        long f = open.flagBucket;
-        long sum = 0;
-        for (long x = lo; x < lo + n; x++) {
-            sum += fw.postsAt(x);
-        }
-        long bestStart = lo;
-        long best = sum;
-        for (long s = lo + 1; s <= f; s++) {
-            sum += fw.postsAt(s + n - 1) - fw.postsAt(s - 1);
-            if (sum > best) {
-                best = sum;
-                bestStart = s;
-            }
-        }
-        long requests = 0;
-        for (long x = bestStart; x < bestStart + n; x++) {
-            requests += fw.requestsAt(x);
-        }
-        return new Period(bestStart, best, requests);
+    private static PeriodRule.Flag flag(String id, Meter meter, Open open) {
+        return new PeriodRule.Flag(id, open.sequence, open.flaggedAtMillis, open.flagCount, open.flagBucket,
+                open.earliestStart(meter.bucketsPerWindow()));
     }
 
     private static Incident provisional(String id, Meter meter, FullWindow fw, Open open) {
-        return incident(id, meter, fw, open, choosePeriod(meter, fw, open), Incident.Status.PROVISIONAL);
-    }
-
-    private static Incident incident(String id, Meter meter, FullWindow fw, Open open, Period p, Incident.Status status) {
-        int n = meter.bucketsPerWindow();
-        long first = open.flagBucket - n + 1;
-        long[] posts = new long[2 * n - 1];
-        long[] requests = new long[2 * n - 1];
-        for (int k = 0; k < posts.length; k++) {
-            posts[k] = fw.postsAt(first + k);
-            requests[k] = fw.requestsAt(first + k);
-        }
-        Incident.Evidence evidence = new Incident.Evidence(
-                meter.millisOf(first), meter.bucketMillis(), meter.windowMillis(), meter.threshold(),
-                meter.millisOf(open.earliestStart(n)), posts, requests,
-                "damage period: the " + n + "-bucket run starting between earliestStart and the flag bucket"
-                        + " with the most posts, earliest on ties; amount: " + meter.terms().explain(p.posts));
-        return new Incident(id, open.sequence, open.flaggedAtMillis, open.flagCount, status,
-                meter.millisOf(p.start), meter.millisOf(p.start + n), p.posts, p.requests,
-                meter.terms().assess(p.posts), evidence);
+        return PeriodRule.assess(flag(id, meter, open), Incident.Status.PROVISIONAL, series(fw), meter::millisOf, meter.config(),
+                meter.terms());
     }
 
     /** The open incident as it stands now, or null. */

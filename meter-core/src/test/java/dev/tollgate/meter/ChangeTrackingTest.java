@@ -19,14 +19,23 @@ class ChangeTrackingTest {
     void drainsUnderRealThreads_missNoChange() throws Exception {
         ManualClock clock = new ManualClock(1_764_000_000_000L);
         Meter meter = new Meter(MeterConfig.defaults(), DamagesTerms.standard(), clock, MeterListener.none());
-        meter.trackChanges();
+        ChangeFeed first = meter.changeFeed();
+        ChangeFeed second = meter.changeFeed(); // drained at its own, slower pace: the feeds must not steal from each other
         long from = clock.millis() - 3_600_000;
         Map<String, Long> journal = new ConcurrentHashMap<>(); // entity@bucket → posts, last value wins
+        Map<String, Long> shipped = new ConcurrentHashMap<>();
         AtomicBoolean done = new AtomicBoolean();
-        MeterConcurrencyTest.runConcurrently(4, worker -> {
+        MeterConcurrencyTest.runConcurrently(5, worker -> {
             if (worker == 3) {
                 while (!done.get()) {
-                    meter.drainChanges(from, (id, t, p, r) -> journal.put(id + "@" + t, p));
+                    first.drain(from, (id, t, p, r) -> journal.put(id + "@" + t, p));
+                }
+                return;
+            }
+            if (worker == 4) {
+                while (!done.get()) {
+                    second.drain(from, (id, t, p, r) -> shipped.put(id + "@" + t, p));
+                    Thread.onSpinWait();
                 }
                 return;
             }
@@ -42,9 +51,12 @@ class ChangeTrackingTest {
             }
         });
         done.set(true);
-        meter.drainChanges(from, (id, t, p, r) -> journal.put(id + "@" + t, p));
+        first.drain(from, (id, t, p, r) -> journal.put(id + "@" + t, p));
+        second.drain(from, (id, t, p, r) -> shipped.put(id + "@" + t, p));
+        assertThat(first.pending()).isZero();
         Map<String, Long> actual = new ConcurrentHashMap<>();
         meter.forEachBucket((id, t, p, r) -> actual.put(id + "@" + t, p));
         assertThat(journal).isEqualTo(actual);
+        assertThat(shipped).isEqualTo(actual);
     }
 }

@@ -1,5 +1,6 @@
 package dev.tollgate.cluster.redis;
 
+import dev.tollgate.meter.ChangeFeed;
 import dev.tollgate.meter.Meter;
 
 /**
@@ -8,8 +9,8 @@ import dev.tollgate.meter.Meter;
  * what makes shipping them idempotent. The feed re-marks nothing by itself: what the shipper
  * could not ship it keeps and retries.
  *
- * <p>The shape of meter-core's {@code Meter.ChangeFeed} (issue 12's seam); until that lands the
- * gateway adapts {@code Meter.drainChanges} and {@code Meter.forEachBucket} to it.
+ * <p>{@link #of} reads a meter through a {@link ChangeFeed} of its own, so the journal's feed and
+ * this one never take changes from each other.
  */
 public interface ChangeSource {
     /**
@@ -22,4 +23,20 @@ public interface ChangeSource {
 
     /** Hands {@code sink} every bucket with traffic of every entity (the last two windows): for a full re-ship. */
     void forEachBucket(Meter.BucketConsumer sink);
+
+    /** The changes of {@code meter}, from now on, through a new feed of its own. */
+    static ChangeSource of(Meter meter) {
+        ChangeFeed feed = meter.changeFeed();
+        return new ChangeSource() {
+            @Override
+            public int drain(long fromMillis, Meter.BucketConsumer sink) {
+                return feed.drain(fromMillis, sink);
+            }
+
+            @Override
+            public void forEachBucket(Meter.BucketConsumer sink) {
+                meter.forEachBucket(sink);
+            }
+        };
+    }
 }

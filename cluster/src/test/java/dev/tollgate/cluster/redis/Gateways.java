@@ -34,19 +34,8 @@ final class Gateways implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             Meter meter = new Meter(config, new DamagesTerms(java.util.Currency.getInstance("USD"), new BigDecimal("15000"),
                     1_000_000, Rounding.PRORATED), clock, MeterListener.none());
-            meter.trackChanges();
             GlobalWindows gw = new GlobalWindows(settings, "gw-" + (char) ('a' + i), config, clock);
-            ChangeSource source = new ChangeSource() {
-                @Override
-                public int drain(long fromMillis, Meter.BucketConsumer sink) {
-                    return meter.drainChanges(fromMillis, sink);
-                }
-
-                @Override
-                public void forEachBucket(Meter.BucketConsumer sink) {
-                    meter.forEachBucket(sink);
-                }
-            };
+            ChangeSource source = ChangeSource.of(meter);
             meters.add(meter);
             windows.add(gw);
             shippers.add(new WindowShipper(gw, source, config, clock, FLUSH, NEAR, (e, r) -> {

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Assumptions;
  * poll with a generous deadline, never a fixed sleep. Skips the test class (a JUnit assumption)
  * only when {@code redis-server} is not installed; {@code .ci/run} installs it.
  */
-final class RedisClusterFixture {
+public final class RedisClusterFixture {
     private static final long WAIT_MILLIS = 60_000;
 
     private final Path dir;
@@ -46,7 +46,7 @@ final class RedisClusterFixture {
     }
 
     /** Three masters, three replicas, every slot covered and every replica in sync. */
-    static RedisClusterFixture cluster() {
+    public static RedisClusterFixture cluster() {
         assumeInstalled();
         RedisClusterFixture f = new RedisClusterFixture(tempDir(), freePorts(6), true);
         try {
@@ -69,7 +69,7 @@ final class RedisClusterFixture {
     }
 
     /** One plain redis-server, cluster mode off. */
-    static RedisClusterFixture single() {
+    public static RedisClusterFixture single() {
         assumeInstalled();
         RedisClusterFixture f = new RedisClusterFixture(tempDir(), freePorts(1), false);
         try {
@@ -95,23 +95,23 @@ final class RedisClusterFixture {
     }
 
     /** {@code redis://127.0.0.1:P} of every node started (masters and replicas alike). */
-    List<String> uris() {
+    public List<String> uris() {
         return ports.stream().map(p -> "redis://127.0.0.1:" + p).toList();
     }
 
-    List<Integer> ports() {
+    public List<Integer> ports() {
         return ports;
     }
 
     /** Runs one redis-cli command against {@code port} and returns its output. */
-    String cli(int port, String... args) {
+    public String cli(int port, String... args) {
         List<String> cmd = new ArrayList<>(List.of("redis-cli", "-p", Integer.toString(port)));
         cmd.addAll(List.of(args));
         return run(cmd);
     }
 
     /** Runs one redis-cli command against a live node (cluster mode follows redirections). */
-    String cliAny(String... args) {
+    public String cliAny(String... args) {
         List<String> cmd = new ArrayList<>(List.of("redis-cli", "-c", "-p", Integer.toString(aliveOrFail())));
         cmd.addAll(List.of(args));
         return run(cmd);
@@ -121,7 +121,7 @@ final class RedisClusterFixture {
      * Kills ({@code kill -9}) the master that holds {@code key}'s slot and waits until a replica
      * has taken the slot over and the cluster is healthy again. Returns the killed port.
      */
-    int killMaster(String key) {
+    public int killMaster(String key) {
         int slot = Integer.parseInt(cliAny("CLUSTER", "KEYSLOT", key).trim());
         int port = masterOf(slot);
         long pid = Long.parseLong(field(cli(port, "INFO", "server"), "process_id"));
@@ -141,7 +141,7 @@ final class RedisClusterFixture {
     }
 
     /** Kills every process (kill -9) and deletes the directory. */
-    void stop() {
+    public void stop() {
         processes.values().forEach(Process::destroyForcibly);
         for (Process p : processes.values()) {
             try {

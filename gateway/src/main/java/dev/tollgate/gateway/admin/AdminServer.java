@@ -55,12 +55,17 @@ public final class AdminServer {
     private final Transport transport;
     private Channel server;
 
-    public AdminServer(AdminToken token, GatewayMetrics metrics, Meter meter, Supplier<Directory> directory, SeenIdentifiers seen,
-            Readiness readiness, Ledger ledger, Clock clock, Transport transport,
+    /**
+     * {@code view}: what the API shows of each entity and of the incidents ({@code local} itself for
+     * a single gateway); {@code local}: this gateway's meter (its hourly series); {@code cluster}:
+     * null for a single gateway.
+     */
+    public AdminServer(AdminToken token, GatewayMetrics metrics, dev.tollgate.meter.MeterView view, Meter local, ClusterView cluster,
+            Supplier<Directory> directory, SeenIdentifiers seen, Readiness readiness, Ledger ledger, Clock clock, Transport transport,
             java.util.function.BiFunction<dev.tollgate.meter.Incident, Instant, dev.tollgate.meter.report.DamagePeriod> periodOf) {
         this.token = token;
         this.metrics = metrics;
-        this.views = new AdminViews(meter, directory, seen, ledger, periodOf);
+        this.views = new AdminViews(view, local, cluster, directory, seen, ledger, periodOf);
         this.readiness = readiness;
         this.ledger = ledger;
         this.clock = clock;
@@ -134,6 +139,11 @@ public final class AdminServer {
                     var names = body.putArray("failing");
                     failing.keySet().forEach(names::add);
                 }
+                var degraded = readiness.degraded();
+                if (!degraded.isEmpty()) {
+                    var links = body.putObject("degraded"); // still ready: a shared link is down, the proxy serves (SPEC §9)
+                    degraded.forEach(links::put);
+                }
                 return json(failing.isEmpty() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
             }
             if (!token.accepts(req.headers().get(HttpHeaderNames.AUTHORIZATION))) {
@@ -148,6 +158,13 @@ public final class AdminServer {
                 var parts = body.putObject("parts");
                 for (String name : readiness.names()) {
                     parts.put(name, failing.getOrDefault(name, "ok"));
+                }
+                if (!readiness.linkNames().isEmpty()) {
+                    var degraded = readiness.degraded();
+                    var links = body.putObject("links");
+                    for (String name : readiness.linkNames()) {
+                        links.put(name, degraded.getOrDefault(name, "ok"));
+                    }
                 }
                 body.put("ledgerRecords", ledger.size());
                 body.put("ledgerPendingRecords", ledger.pending());

@@ -35,7 +35,9 @@ import java.util.function.Supplier;
 final class AdminViews {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private final Meter meter;
+    private final dev.tollgate.meter.MeterView meter;
+    private final Meter local;
+    private final ClusterView cluster;
     private final Supplier<Directory> directory;
     private final SeenIdentifiers seen;
     private final Ledger ledger;
@@ -46,9 +48,11 @@ final class AdminViews {
     private dev.tollgate.meter.ledger.LedgerHead recordedHead;
 
     /** {@code periodOf}: an incident of the meter as a period, its figures dated by the instant given. */
-    AdminViews(Meter meter, Supplier<Directory> directory, SeenIdentifiers seen, Ledger ledger,
-            BiFunction<Incident, Instant, DamagePeriod> periodOf) {
+    AdminViews(dev.tollgate.meter.MeterView meter, Meter local, ClusterView cluster, Supplier<Directory> directory, SeenIdentifiers seen,
+            Ledger ledger, BiFunction<Incident, Instant, DamagePeriod> periodOf) {
         this.meter = meter;
+        this.local = local;
+        this.cluster = cluster;
         this.directory = directory;
         this.seen = seen;
         this.ledger = ledger;
@@ -79,6 +83,15 @@ final class AdminViews {
 
     /** The ledger's periods, read again only when the file changed (its record count, size or time stamp). */
     private Map<String, DamagePeriod> recorded() {
+        if (cluster != null) {
+            try {
+                List<dev.tollgate.meter.ledger.LedgerRecord> records = cluster.records();
+                recordedHead = dev.tollgate.meter.ledger.LedgerHead.of(records);
+                return DamageReport.latestOf(records);
+            } catch (Exception e) {
+                throw new UncheckedIOException(new IOException("the cluster ledger (PostgreSQL) cannot be read now: " + e.getMessage(), e));
+            }
+        }
         try {
             List<Object> stamp = List.of(ledger.size(), Files.size(ledger.file()), Files.getLastModifiedTime(ledger.file()));
             if (!stamp.equals(readStamp)) {
@@ -109,7 +122,10 @@ final class AdminViews {
         DamageReport mine = snapshot(DamageReport.BEGINNING, DamageReport.END, id, now);
         ObjectNode e = entity(id, meter.posts24h(id), meter.requests24h(id), meter.flagged(id), mine.periods());
         e.put("asOf", now.toString());
-        WindowExport x = meter.export(id);
+        if (cluster != null) {
+            cluster.describe(id, e);
+        }
+        WindowExport x = local.export(id);
         java.util.TreeMap<Long, long[]> hours = new java.util.TreeMap<>();
         for (int k = 0; k < x.posts().length; k++) {
             long start = Math.floorDiv(x.firstBucketMillis() + k * x.bucketMillis(), 3_600_000L) * 3_600_000L;

@@ -17,11 +17,38 @@ import java.util.function.Supplier;
  */
 public final class Readiness {
     private final Map<String, Supplier<String>> parts = new LinkedHashMap<>();
+    private final Map<String, Supplier<String>> links = new LinkedHashMap<>();
 
     /** Adds a part; {@code check} returns null while the part is fine, else why it is not. */
     public Readiness part(String name, Supplier<String> check) {
         parts.put(name, check);
         return this;
+    }
+
+    /**
+     * Adds a shared dependency (cluster mode: {@code redis}, {@code postgres}) whose failure
+     * degrades the gateway but leaves it ready (SPEC §9: one shared dependency down must not drain
+     * every gateway at once); {@code check} returns null while it is fine, else why and since when.
+     */
+    public Readiness link(String name, Supplier<String> check) {
+        links.put(name, check);
+        return this;
+    }
+
+    /** The degraded links, name to reason; empty when every link is fine (or there are none). */
+    public Map<String, String> degraded() {
+        Map<String, String> out = new LinkedHashMap<>();
+        links.forEach((name, check) -> {
+            String why = check.get();
+            if (why != null) {
+                out.put(name, why);
+            }
+        });
+        return out;
+    }
+
+    public List<String> linkNames() {
+        return new ArrayList<>(links.keySet());
     }
 
     /** The failing parts, name to reason, in the order they were added; empty when ready. */

@@ -16,14 +16,14 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code tollgate report}: the damages report from a data directory alone, while the gateway runs or after. */
 @Command(name = "report", mixinStandardHelpOptions = true,
-        description = {"Write the damages report (CSV, JSON or HTML) from the ledger in a data directory.",
+        description = {"Write the damages report (CSV, JSON or HTML) from the ledger in a data directory, or a cluster's ledger (--config).",
                 "Prints the time the figures hold ('as of') to standard error; periods are selected when they overlap [--from, --to)."})
 final class ReportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--data-dir", required = true, description = "the gateway's data directory")
-    Path dataDir;
+    @picocli.CommandLine.Mixin
+    LedgerSource source = new LedgerSource();
 
     @Option(names = "--from", description = "periods overlapping from this date or instant on (e.g. 2026-11-01)")
     String from;
@@ -45,7 +45,7 @@ final class ReportCommand implements Callable<Integer> {
         ReportFormat f = ReportFormat.of(format, "--format");
         Instant start = DamageReport.bound("--from", from, DamageReport.BEGINNING);
         Instant end = DamageReport.bound("--to", to, DamageReport.END);
-        LedgerVerification v = LedgerVerification.of(VerifyLedgerCommand.ledgerOf(dataDir));
+        LedgerVerification v = source.read().verification();
         if (v.badLine() > 0) {
             spec.commandLine().getErr().println("tollgate: warning: the ledger is broken at line " + v.badLine() + " (" + v.reason()
                     + "); the report holds the records before it. Run tollgate verify-ledger.");

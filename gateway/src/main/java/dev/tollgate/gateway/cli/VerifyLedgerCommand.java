@@ -25,8 +25,8 @@ final class VerifyLedgerCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--data-dir", required = true, description = "the gateway's data directory")
-    Path dataDir;
+    @picocli.CommandLine.Mixin
+    LedgerSource source = new LedgerSource();
 
     @Option(names = "--expect-head", paramLabel = "HASH",
             description = "a head hash printed earlier (by verify-ledger or a report): check that the chain still holds that record "
@@ -48,8 +48,9 @@ final class VerifyLedgerCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--expect-head: '" + expectHead + "' (expected: a head hash of 64 hex digits, "
                     + "as printed by verify-ledger or a report)");
         }
-        Path file = ledgerOf(dataDir);
-        LedgerVerification v = LedgerVerification.of(file);
+        LedgerSource.Read read = source.read();
+        String file = read.name();
+        LedgerVerification v = read.verification();
         PrintWriter out = spec.commandLine().getOut();
         try {
             if (v.badLine() > 0) {

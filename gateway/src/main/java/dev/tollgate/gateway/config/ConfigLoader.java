@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.tollgate.cluster.ClusterSettings;
 import dev.tollgate.gateway.entity.Cidr;
 import dev.tollgate.meter.damages.Rounding;
 import java.io.IOException;
@@ -173,8 +174,63 @@ public final class ConfigLoader {
         GatewayConfig.AccessLog accessLog = new GatewayConfig.AccessLog(accessLogOn,
                 accessLogPath == null || stdout ? null : base.resolve(accessLogPath).normalize(), stdout);
 
+        ConfigNode k = root.section("cluster");
+        ClusterSettings cluster = root.has("cluster") ? cluster(k, base) : null;
+
         root.finish();
-        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, base.normalize());
+        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, cluster,
+                base.normalize());
+    }
+
+    /** The {@code cluster:} section (SPEC §9): redis and postgres are both required, the password files must exist. */
+    private static ClusterSettings cluster(ConfigNode c, Path base) {
+        String nodeId = c.string("nodeId", defaultNodeId());
+        if (!c.has("redis")) {
+            throw new IllegalArgumentException("cluster.redis: missing (expected: the Redis nodes holding the global windows, "
+                    + "e.g. nodes: [redis://127.0.0.1:7001])");
+        }
+        ConfigNode r = c.section("redis");
+        if (!r.has("nodes")) {
+            throw new IllegalArgumentException("cluster.redis.nodes: missing (expected: a list of redis://host:port)");
+        }
+        List<URI> nodes = new ArrayList<>();
+        for (String n : r.strings("nodes", List.of())) {
+            nodes.add(ClusterSettings.Redis.node(n));
+        }
+        String redisPassword = r.string("passwordFile", null);
+        ClusterSettings.Redis redis = new ClusterSettings.Redis(nodes,
+                r.duration("flushInterval", Duration.ofSeconds(1)),
+                r.duration("nearThresholdFlushInterval", Duration.ofMillis(250)),
+                r.duration("commandTimeout", Duration.ofSeconds(2)),
+                redisPassword == null ? null : base.resolve(redisPassword).normalize());
+        r.finish();
+        if (!c.has("postgres")) {
+            throw new IllegalArgumentException("cluster.postgres: missing (expected: url, user and passwordFile of the cluster ledger's "
+                    + "database)");
+        }
+        ConfigNode pg = c.section("postgres");
+        String pgPassword = pg.string("passwordFile", null);
+        ClusterSettings.Postgres postgres = new ClusterSettings.Postgres(pg.string("url", null), pg.string("user", null),
+                pgPassword == null ? null : base.resolve(pgPassword).normalize());
+        pg.finish();
+        c.finish();
+        ClusterSettings settings = new ClusterSettings(nodeId, redis, postgres);
+        if (redis.passwordFile() != null) {
+            redis.password(); // a missing or empty file is a configuration error, named now
+        }
+        postgres.password();
+        return settings;
+    }
+
+    /** The host name, as SPEC §9's default node id; "gateway" if it cannot be told. */
+    static String defaultNodeId() {
+        try {
+            String host = java.net.InetAddress.getLocalHost().getHostName();
+            String id = host.replaceAll("[^A-Za-z0-9._-]", "-");
+            return id.isEmpty() ? "gateway" : id.substring(0, Math.min(id.length(), ClusterSettings.MAX_NODE_ID_LENGTH));
+        } catch (java.net.UnknownHostException e) {
+            return "gateway";
+        }
     }
 
     static URI upstreamUrl(String key, String text) {

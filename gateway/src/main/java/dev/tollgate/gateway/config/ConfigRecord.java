@@ -83,6 +83,25 @@ public record ConfigRecord(ObjectNode settings, String version) {
         } else if (c.accessLog().file() != null) {
             al.put("path", relative(c.base(), c.accessLog().file()));
         }
+        if (c.cluster() != null) {
+            ObjectNode k = s.putObject("cluster");
+            k.put("nodeId", c.cluster().nodeId());
+            ObjectNode r = k.putObject("redis");
+            ArrayNode nodes = r.putArray("nodes");
+            c.cluster().redis().nodes().forEach(node -> nodes.add(node.toString()));
+            r.put("flushInterval", Durations.format(c.cluster().redis().flushInterval()));
+            r.put("nearThresholdFlushInterval", Durations.format(c.cluster().redis().nearThresholdFlushInterval()));
+            r.put("commandTimeout", Durations.format(c.cluster().redis().commandTimeout()));
+            if (c.cluster().redis().passwordFile() != null) {
+                r.put("passwordFile", relative(c.base(), c.cluster().redis().passwordFile()));
+            }
+            ObjectNode pg = k.putObject("postgres");
+            pg.put("url", c.cluster().postgres().url());
+            pg.put("user", c.cluster().postgres().user());
+            if (c.cluster().postgres().passwordFile() != null) {
+                pg.put("passwordFile", relative(c.base(), c.cluster().postgres().passwordFile()));
+            }
+        }
         ObjectNode sorted = (ObjectNode) CanonicalJson.sorted(s);
         return new ConfigRecord(sorted, CanonicalJson.sha256(sorted));
     }

@@ -1,5 +1,6 @@
 package dev.tollgate.gateway.config;
 
+import dev.tollgate.cluster.ClusterSettings;
 import dev.tollgate.gateway.entity.Cidr;
 import dev.tollgate.meter.MeterConfig;
 import dev.tollgate.meter.damages.DamagesTerms;
@@ -15,6 +16,7 @@ import java.util.Locale;
  * The whole configuration (SPEC §7), immutable. Every key has a default except
  * {@code upstream.url}; paths are already resolved against {@code base}, the configuration file's
  * folder (kept so that the ledger's config record can show them relative, as written: {@link ConfigRecord}).
+ * {@code cluster} is null for a single gateway (the default), else the cluster link's settings (SPEC §9).
  */
 public record GatewayConfig(
         HostPort listen,
@@ -28,6 +30,7 @@ public record GatewayConfig(
         Limits limits,
         Shutdown shutdown,
         AccessLog accessLog,
+        ClusterSettings cluster,
         Path base) {
 
     public record Upstream(URI url, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout, int maxIdlePerLoop) {
@@ -208,26 +211,35 @@ public record GatewayConfig(
     }
 
     public GatewayConfig withListen(HostPort l) {
-        return new GatewayConfig(l, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, base);
+        return new GatewayConfig(l, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, cluster, base);
     }
 
     public GatewayConfig withUpstream(Upstream u) {
-        return new GatewayConfig(listen, u, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, base);
+        return new GatewayConfig(listen, u, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, cluster, base);
     }
 
     public GatewayConfig withAdmin(Admin a) {
-        return new GatewayConfig(listen, upstream, a, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, base);
+        return new GatewayConfig(listen, upstream, a, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, cluster, base);
     }
 
     public GatewayConfig withDataDir(Path d) {
-        return new GatewayConfig(listen, upstream, admin, d, meter, counting, entities, damages, limits, shutdown, accessLog, base);
+        return new GatewayConfig(listen, upstream, admin, d, meter, counting, entities, damages, limits, shutdown, accessLog, cluster, base);
     }
 
     public GatewayConfig withMeter(Meter m) {
-        return new GatewayConfig(listen, upstream, admin, dataDir, m, counting, entities, damages, limits, shutdown, accessLog, base);
+        return new GatewayConfig(listen, upstream, admin, dataDir, m, counting, entities, damages, limits, shutdown, accessLog, cluster, base);
+    }
+
+    /** True when this gateway is one of several counted as one meter (a {@code cluster:} section). */
+    public boolean clustered() {
+        return cluster != null;
+    }
+
+    public GatewayConfig withCluster(ClusterSettings c) {
+        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, c, base);
     }
 
     public GatewayConfig withEntities(Entities e) {
-        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, e, damages, limits, shutdown, accessLog, base);
+        return new GatewayConfig(listen, upstream, admin, dataDir, meter, counting, e, damages, limits, shutdown, accessLog, cluster, base);
     }
 }

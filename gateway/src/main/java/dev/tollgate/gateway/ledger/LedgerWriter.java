@@ -59,6 +59,11 @@ public final class LedgerWriter implements MeterListener {
         ledger.submit("final", period(i)).thenRun(visible);
     }
 
+    /** The fields of {@code i}'s final record, as {@link #onFinal} writes them (cluster mode: the claimer's final). */
+    public ObjectNode finalFields(Incident i) {
+        return period(i);
+    }
+
     private ObjectNode period(Incident i) {
         return DamagePeriod.of(i, name(i.entity()), seen.of(i.entity()), seen.joined(i.entity()), configVersion, terms,
                 java.time.Instant.ofEpochMilli(i.flaggedAtMillis())).toJson();

@@ -1,7 +1,7 @@
 package dev.tollgate.gateway.proxy;
 
 import dev.tollgate.gateway.config.GatewayConfig.Mode;
-import dev.tollgate.meter.Meter;
+import dev.tollgate.meter.MeterView;
 import io.netty.handler.codec.http.HttpHeaders;
 
 /**
@@ -11,11 +11,11 @@ import io.netty.handler.codec.http.HttpHeaders;
  */
 final class Enforcement {
     private final Mode mode;
-    private final Meter meter;
+    private final MeterView meter;
     private final long threshold;
     private final String policy;
 
-    Enforcement(Mode mode, Meter meter) {
+    Enforcement(Mode mode, MeterView meter) {
         this.mode = mode;
         this.meter = meter;
         this.threshold = meter.config().threshold();

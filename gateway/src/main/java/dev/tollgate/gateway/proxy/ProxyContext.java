@@ -42,6 +42,11 @@ final class ProxyContext {
 
     ProxyContext(GatewayConfig config, Meter meter, EntityResolver resolver, SeenIdentifiers seen, GatewayMetrics metrics,
             Transport transport, AccessLog accessLog, java.time.Clock clock) {
+        this(config, meter, meter, resolver, seen, metrics, transport, accessLog, clock);
+    }
+
+    ProxyContext(GatewayConfig config, Meter meter, dev.tollgate.meter.MeterView view, EntityResolver resolver, SeenIdentifiers seen,
+            GatewayMetrics metrics, Transport transport, AccessLog accessLog, java.time.Clock clock) {
         this.accessLog = accessLog;
         this.clock = clock;
         this.config = config;
@@ -50,7 +55,7 @@ final class ProxyContext {
         this.seen = seen;
         this.metrics = metrics;
         this.transport = transport;
-        this.enforcement = new Enforcement(config.meter().mode(), meter);
+        this.enforcement = new Enforcement(config.meter().mode(), view);
         this.postCountHeader = config.counting().postCountHeader();
         this.countJson = config.counting().json();
         this.metering = config.counting().enabled();

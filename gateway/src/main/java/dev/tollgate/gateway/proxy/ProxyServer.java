@@ -43,9 +43,16 @@ public final class ProxyServer {
     private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
     private final int maxPerClient;
 
+    /** A single gateway's proxy: enforcement reads {@code meter} itself. */
     public ProxyServer(GatewayConfig config, Meter meter, EntityResolver resolver, SeenIdentifiers seen, GatewayMetrics metrics,
             Transport transport, AccessLog accessLog, java.time.Clock clock) {
-        this.px = new ProxyContext(config, meter, resolver, seen, metrics, transport, accessLog, clock);
+        this(config, meter, meter, resolver, seen, metrics, transport, accessLog, clock);
+    }
+
+    /** {@code meter} counts; enforcement reads {@code view} (in cluster mode, the global standing). */
+    public ProxyServer(GatewayConfig config, Meter meter, dev.tollgate.meter.MeterView view, EntityResolver resolver, SeenIdentifiers seen,
+            GatewayMetrics metrics, Transport transport, AccessLog accessLog, java.time.Clock clock) {
+        this.px = new ProxyContext(config, meter, view, resolver, seen, metrics, transport, accessLog, clock);
         metrics.gauge("tollgate_upstream_idle_connections", "Keep-alive connections to the upstream waiting for reuse",
                 px::idleUpstreamConnections);
         metrics.gauge("tollgate_open_connections", "Client connections open now", connections::size);

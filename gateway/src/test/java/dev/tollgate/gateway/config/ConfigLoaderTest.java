@@ -58,7 +58,7 @@ class ConfigLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            unknown top-level key       | upstream: {url: 'http://h:1'}\\nlisten2: x               | tollgate.yaml: unknown key 'listen2' (expected one of: listen, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog)
+            unknown top-level key       | upstream: {url: 'http://h:1'}\\nlisten2: x               | tollgate.yaml: unknown key 'listen2' (expected one of: listen, upstream, admin, dataDir, meter, counting, entities, damages, limits, shutdown, accessLog, cluster)
             unknown nested key          | upstream: {url: 'http://h:1', conectTimeout: 2s}          | unknown key 'upstream.conectTimeout' (expected one of: url, connectTimeout, responseTimeout, idleTimeout, maxIdlePerLoop)
             missing url                 | listen: 0.0.0.0:8080                                      | upstream.url: missing (expected: the post API's URL
             https url                   | upstream: {url: 'https://h'}                              | upstream.url: 'https://h' (expected: an http:// URL
@@ -74,6 +74,14 @@ class ConfigLoaderTest {
             bad price                   | upstream: {url: 'http://h:1'}\\ndamages: {price: -3}       | damages.price: -3 (expected: a positive decimal amount)
             section not a mapping       | upstream: http://h:1                                      | upstream: 'http://h:1' (expected: a mapping of keys)
             not yaml                    | 'upstream: [unclosed'                                     | tollgate.yaml: not valid YAML at line
+            cluster without redis       | upstream: {url: 'http://h:1'}\\ncluster: {nodeId: gw-1}   | cluster.redis: missing (expected: the Redis nodes
+            cluster bad redis url       | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['http://h:1']}} | cluster.redis.nodes: 'http://h:1' (expected: redis://host:port
+            cluster password in url     | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://:pw@h:1']}} | (expected: no password in the URL; put it in cluster.redis.passwordFile)
+            cluster unknown key         | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1'], flush: 1s}} | unknown key 'cluster.redis.flush'
+            cluster bad node id         | upstream: {url: 'http://h:1'}\\ncluster: {nodeId: 'gw 1', redis: {nodes: ['redis://h:1']}, postgres: {url: 'jdbc:postgresql://h/t', user: t, passwordFile: pw}} | cluster.nodeId: 'gw 1' (expected
+            cluster no postgres         | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1']}} | cluster.postgres: missing
+            cluster bad postgres url    | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1']}, postgres: {url: 'postgres://h/t', user: t}} | cluster.postgres.url: 'postgres://h/t' (expected: jdbc:postgresql://
+            cluster missing pw file     | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1']}, postgres: {url: 'jdbc:postgresql://h/t', user: t, passwordFile: nope.pw}} | cluster.postgres.passwordFile: '
             missing directory           | upstream: {url: 'http://h:1'}\\nentities: {directory: nope.yaml} | entities.directory:
             """)
     void badInput_isRejected_namingTheKey(String what, String yaml, String message) {

@@ -94,6 +94,40 @@ class ConfigRecordTest {
         assertThat(extra).as("keys in the record that the example does not show").isEmpty();
     }
 
+    /** The same for the example's commented-out cluster block, uncommented (with its password files present). */
+    @Test
+    void everyKeyOfTheExampleClusterBlock_isInTheRecord() throws Exception {
+        String example = Files.readString(Path.of("..", "config", "tollgate.yaml"));
+        StringBuilder yaml = new StringBuilder();
+        boolean inBlock = false;
+        for (String line : example.split("\n")) {
+            if (line.startsWith("#cluster:")) {
+                inBlock = true;
+            } else if (line.startsWith("#end cluster")) {
+                inBlock = false;
+                continue;
+            }
+            yaml.append(inBlock ? line.substring(1) : line).append('\n');
+        }
+        Path conf = dir.resolve("cluster-conf");
+        Files.createDirectories(conf);
+        Files.writeString(conf.resolve("redis.password"), "r-secret\n");
+        Files.writeString(conf.resolve("pg.password"), "pg-secret\n");
+        Files.writeString(conf.resolve("tollgate.yaml"), yaml.toString());
+        Files.writeString(conf.resolve("entities.yaml"), "entities: []\n");
+        GatewayConfig config = ConfigLoader.load(conf.resolve("tollgate.yaml"));
+        assertThat(config.clustered()).isTrue();
+        ConfigRecord r = ConfigRecord.of(config);
+        List<String> missing = new ArrayList<>();
+        keys(YAML.readTree(yaml.toString()), "", r.settings(), missing);
+        assertThat(missing).isEmpty();
+        List<String> extra = new ArrayList<>();
+        keys(r.settings(), "", YAML.readTree(yaml.toString()), extra);
+        assertThat(extra).isEmpty();
+        assertThat(r.settings().toString()).doesNotContain("secret");
+        assertThat(r.settings().at("/cluster/postgres/passwordFile").asText()).isEqualTo("pg.password");
+    }
+
     private static void keys(JsonNode node, String path, JsonNode other, List<String> missing) {
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
             String k = it.next();

@@ -64,6 +64,8 @@ public final class WindowStore implements AutoCloseable {
 
     private final Path dir;
     private final Meter meter;
+    /** The entities recorded since the journal's last drain; from the restore on. */
+    private final dev.tollgate.meter.ChangeFeed changes;
     private final Clock clock;
     private final Disk disk;
     private final PendingCounts pending = new PendingCounts();
@@ -85,6 +87,7 @@ public final class WindowStore implements AutoCloseable {
     private WindowStore(Path dir, Meter meter, Clock clock, Disk disk) {
         this.dir = dir;
         this.meter = meter;
+        this.changes = meter.changeFeed(); // the restore's own records are cleared from it
         this.clock = clock;
         this.disk = disk;
     }
@@ -149,7 +152,6 @@ public final class WindowStore implements AutoCloseable {
         }
         count += j.lines();
         meter.restore(buckets, incidents, finals);
-        meter.trackChanges();
         long now = clock.millis();
         s.drainedToMillis = now;
         s.lastFlushMillis = now;
@@ -187,7 +189,7 @@ public final class WindowStore implements AutoCloseable {
             throw new IOException("the window store is closed");
         }
         long now = clock.millis();
-        meter.drainChanges(drainedToMillis, pending::add);
+        changes.drain(drainedToMillis, pending::add);
         drainedToMillis = now;
         try {
             writePending(now);

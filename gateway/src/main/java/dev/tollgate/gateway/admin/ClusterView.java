@@ -1,0 +1,18 @@
+package dev.tollgate.gateway.admin;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tollgate.meter.ledger.LedgerRecord;
+import java.util.List;
+
+/**
+ * What the admin API shows differently in cluster mode (SPEC §9): the records come from the
+ * cluster ledger (so every gateway answers the same), and each entity also shows this gateway's
+ * own count and the time of the last exchange with Redis.
+ */
+public interface ClusterView {
+    /** The cluster chain's records, in order. */
+    List<LedgerRecord> records() throws Exception;
+
+    /** Adds {@code localPosts24h} and the Redis exchange time to an entity's JSON. */
+    void describe(String entity, ObjectNode json);
+}
