@@ -45,22 +45,11 @@ public final class ClusterShipBench {
         Clock clock = Clock.systemUTC();
         MeterConfig config = MeterConfig.defaults();
         Meter meter = new Meter(config, DamagesTerms.standard(), clock, MeterListener.none());
-        meter.trackChanges();
         String[] ids = new String[entities];
         for (int i = 0; i < entities; i++) {
             ids[i] = "10." + (i >> 16 & 255) + "." + (i >> 8 & 255) + "." + (i & 255);
         }
-        ChangeSource source = new ChangeSource() {
-            @Override
-            public int drain(long fromMillis, Meter.BucketConsumer sink) {
-                return meter.drainChanges(fromMillis, sink);
-            }
-
-            @Override
-            public void forEachBucket(Meter.BucketConsumer sink) {
-                meter.forEachBucket(sink);
-            }
-        };
+        ChangeSource source = ChangeSource.of(meter);
         GlobalWindows.Settings settings = new GlobalWindows.Settings(nodes, flush, Duration.ofMillis(Math.min(250, flush.toMillis())),
                 null, Duration.ofSeconds(5), GlobalWindows.Mode.AUTO);
         try (GlobalWindows windows = new GlobalWindows(settings, "bench-gw", config, clock)) {
