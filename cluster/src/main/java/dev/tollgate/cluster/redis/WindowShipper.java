@@ -34,7 +34,11 @@ import org.slf4j.LoggerFactory;
  * lost connection re-established, or the topology changed: a failover's new master) and after
  * a failed streak ends, the thread refills {@code pending} with every bucket of every entity
  * ({@link ChangeSource#forEachBucket}) and ships it all: max-merge makes the replay harmless
- * where Redis still had the values and restores them where it had lost them.
+ * where Redis still had the values and restores them where it had lost them. Every
+ * {@link #REFRESH_EVERY_FLUSHES}th flush is such a full re-ship too: it heals a loss no event
+ * announced (a Redis restarted between two of our exchanges, a flushed database), and it
+ * refreshes this gateway's view of entities it no longer gets traffic for (a flag raised
+ * through another gateway), at the price of one full round per ten flushes.
  *
  * <p>Counters are atomics, read by any thread ({@link #stats()}).
  */
@@ -47,6 +51,8 @@ public final class WindowShipper implements AutoCloseable {
      * that bucket). Without it every shipment would carry the previous bucket too.
      */
     private static final long DRAIN_MARGIN_MILLIS = 1000;
+    /** Every this many flushes the flush is a full re-ship (see "Healing" above). */
+    static final int REFRESH_EVERY_FLUSHES = 10;
 
     /** Told every global figure Redis answers: the gateway uses it for flags and the admin API. */
     @FunctionalInterface
@@ -127,11 +133,16 @@ public final class WindowShipper implements AutoCloseable {
 
     private void run() {
         long nextFull = System.nanoTime();
+        long nextRefresh = nextFull + REFRESH_EVERY_FLUSHES * flushNanos;
         while (running) {
             long start = System.nanoTime();
             boolean full = start - nextFull >= 0;
+            boolean refresh = full && start - nextRefresh >= 0;
+            if (refresh) {
+                nextRefresh = start + REFRESH_EVERY_FLUSHES * flushNanos;
+            }
             try {
-                if (round(full)) {
+                if (round(full, refresh)) {
                     if (full) {
                         nextFull = start + flushNanos;
                     }
@@ -149,17 +160,20 @@ public final class WindowShipper implements AutoCloseable {
             }
         }
         try {
-            round(true);
+            round(true, false);
         } catch (RuntimeException e) {
             log.warn("Redis shipper: the last round before closing failed; {} entities stay unshipped", pending.size(), e);
         }
     }
 
-    /** Drains, then ships all pending ({@code full}) or the hot entities; false if Redis failed any. */
-    private boolean round(boolean full) {
+    /**
+     * Drains, then ships all pending ({@code full}) or the hot entities, all buckets of every
+     * entity first if {@code refresh} or the link's generation changed; false if Redis failed any.
+     */
+    private boolean round(boolean full, boolean refresh) {
         long now = clock.millis();
         long generation = windows.generation();
-        if (generation != seenGeneration) {
+        if (generation != seenGeneration || refresh) {
             seenGeneration = generation;
             reshipAll();
             full = true;
@@ -205,7 +219,7 @@ public final class WindowShipper implements AutoCloseable {
             failedStreak = 0;
             log.info("Redis shipper: Redis answers again; re-shipping every entity's buckets");
             reshipAll();
-            return round(true);
+            return round(true, false);
         }
         return true;
     }
