@@ -11,7 +11,7 @@
 #       the crossing response to the flag record in the flagging gateway's local ledger and in
 #       PostgreSQL, at the default 1 s flush (target <= 1.5 s).
 #
-#   benchmarks/e2e/cluster.sh                      # both: 5 rounds of 10 s, then 20 trials
+#   benchmarks/e2e/cluster.sh                      # both: 2 x 2 x 15 s warm-up, 5 rounds of 10 s, then 20 trials
 #   ONLY=p1 ROUNDS=3 DURATION=5s benchmarks/e2e/cluster.sh
 #   ONLY=lag TRIALS=30 benchmarks/e2e/cluster.sh
 #   SERVER_CPUS=0 LOAD_CPUS=1 benchmarks/e2e/cluster.sh   # pinning as in run.sh (Redis and PostgreSQL
@@ -26,6 +26,7 @@ cd "$(dirname "$0")/../.."
 ONLY=${ONLY:-all}
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-15s}
 CONNS=${CONNS:-64}
 TRIALS=${TRIALS:-20}
 THRESHOLD=${THRESHOLD:-10000}
@@ -142,8 +143,8 @@ CONF
     n=$(echo "$out" | awk '/requests in/ {print $1}')
     echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(awk -v t=$((after - before)) -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')"; }
   median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-  echo "warming up (JIT) ..."
-  measure "$TG" "$TG_PID" 5s >/dev/null; measure "$TGC" "$TGC_PID" 5s >/dev/null
+  echo "warming up (JIT; twice $WARMUP each, alternating: on a loaded machine the compilers need long) ..."
+  for _ in 1 2; do measure "$TG" "$TG_PID" "$WARMUP" >/dev/null; measure "$TGC" "$TGC_PID" "$WARMUP" >/dev/null; done
   echo "P1 in cluster mode: gateway in cluster mode vs single-process gateway, wrk -t1 -c$CONNS -d$DURATION, $ROUNDS rounds (the order alternates)"
   ratios=(); cpus=()
   for r in $(seq 1 "$ROUNDS"); do

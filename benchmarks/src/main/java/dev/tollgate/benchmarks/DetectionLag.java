@@ -115,8 +115,8 @@ public final class DetectionLag {
                 for (int t = 1; t <= trials; t++) {
                     String key = "lag-" + run + "-" + t;
                     Trial r = trial(http, gateways, c, key, threshold, rate, flags);
-                    System.out.printf("  trial %2d: crossing at page %d (%d posts sent), flagged by gw-%d; local ledger %s ms, PostgreSQL %s ms%n",
-                            t, r.pages, r.pages * POSTS_PER_PAGE, r.gateway, ms(r.localMillis), ms(r.pgMillis));
+                    System.out.printf("  trial %2d: crossing at page %d (%d posts sent, %.0f pages/s), flagged by gw-%d; local ledger %s ms, PostgreSQL %s ms%n",
+                            t, r.pages, r.pages * POSTS_PER_PAGE, r.pagesPerSecond, r.gateway, ms(r.localMillis), ms(r.pgMillis));
                     if (r.localMillis >= 0) {
                         local.add(r.localMillis);
                     }
@@ -135,7 +135,7 @@ public final class DetectionLag {
         }
     }
 
-    private record Trial(long pages, int gateway, double localMillis, double pgMillis) {
+    private record Trial(long pages, double pagesPerSecond, int gateway, double localMillis, double pgMillis) {
     }
 
     /** One key scraped to its flag (or 15 s past its crossing); the lags in milliseconds, -1 when not seen. */
@@ -144,7 +144,8 @@ public final class DetectionLag {
         long rowsBefore = flagRows(c);
         int flagsBefore = flags.size(); // every earlier key's flag is in: each trial waits for its own
         long period = TimeUnit.SECONDS.toNanos(1) / rate;
-        long next = System.nanoTime();
+        long start = System.nanoTime();
+        long next = start;
         long posts = 0;
         long pages = 0;
         long crossing = -1;
@@ -174,7 +175,8 @@ public final class DetectionLag {
         long[] flag = flags.size() > flagsBefore ? flags.get(flagsBefore) : null;
         double localMs = flag == null ? -1 : (flag[0] - crossing) / 1e6;
         double pgMs = pgSeen < 0 ? -1 : (pgSeen - crossing) / 1e6;
-        return new Trial(crossingPage, flag == null ? 0 : (int) flag[1], localMs, pgMs);
+        double achieved = crossing < 0 ? 0 : crossingPage / ((crossing - start) / 1e9);
+        return new Trial(crossingPage, achieved, flag == null ? 0 : (int) flag[1], localMs, pgMs);
     }
 
     private static long fetch(HttpClient http, Gateway g, String key) throws Exception {
