@@ -14,6 +14,8 @@
 #   benchmarks/e2e/cluster.sh                      # both: 2 x 2 x 15 s warm-up, 5 rounds of 10 s, then 20 trials
 #   ONLY=p1 ROUNDS=3 DURATION=5s benchmarks/e2e/cluster.sh
 #   ONLY=lag TRIALS=30 benchmarks/e2e/cluster.sh
+#   CONTROL=1 ONLY=p1 benchmarks/e2e/cluster.sh  # A/A control: the "cluster" gateway without its cluster
+#                                                # section (two identical single gateways): the noise floor
 #   SERVER_CPUS=0 LOAD_CPUS=1 benchmarks/e2e/cluster.sh   # pinning as in run.sh (Redis and PostgreSQL
 #                                                         # run on the server CPUs too)
 #
@@ -118,7 +120,7 @@ admin: {listen: '127.0.0.1:$((port + 10))'}
 dataDir: data-$mode
 entities: {keyHashSecretFile: key-hash.secret}
 CONF
-      if [ "$mode" = cluster ]; then cat <<CONF
+      if [ "$mode" = cluster ] && [ "${CONTROL:-0}" != 1 ]; then cat <<CONF
 cluster:
   nodeId: bench-gw
   redis: {nodes: [${REDIS_URIS//,/, }], flushInterval: $FLUSH}
@@ -145,6 +147,7 @@ CONF
   median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
   echo "warming up (JIT; twice $WARMUP each, alternating: on a loaded machine the compilers need long) ..."
   for _ in 1 2; do measure "$TG" "$TG_PID" "$WARMUP" >/dev/null; measure "$TGC" "$TGC_PID" "$WARMUP" >/dev/null; done
+  [ "${CONTROL:-0}" = 1 ] && echo "CONTROL=1: the gateway labelled cluster runs WITHOUT its cluster section (A/A control)"
   echo "P1 in cluster mode: gateway in cluster mode vs single-process gateway, wrk -t1 -c$CONNS -d$DURATION, $ROUNDS rounds (the order alternates)"
   ratios=(); cpus=()
   for r in $(seq 1 "$ROUNDS"); do
