@@ -14,6 +14,7 @@
 #   benchmarks/e2e/cluster.sh                      # both: 2 x 2 x 15 s warm-up, 5 rounds of 10 s, then 20 trials
 #   ONLY=p1 ROUNDS=3 DURATION=5s benchmarks/e2e/cluster.sh
 #   ONLY=lag TRIALS=30 benchmarks/e2e/cluster.sh
+#   ONLY=lag TRIALS=5 BACKGROUND=30000 benchmarks/e2e/cluster.sh   # with 30,000 other active entities
 #   CONTROL=1 ONLY=p1 benchmarks/e2e/cluster.sh  # A/A control: the "cluster" gateway without its cluster
 #                                                # section (two identical single gateways): the noise floor
 #   SERVER_CPUS=0 LOAD_CPUS=1 benchmarks/e2e/cluster.sh   # pinning as in run.sh (Redis and PostgreSQL
@@ -34,6 +35,7 @@ TRIALS=${TRIALS:-20}
 THRESHOLD=${THRESHOLD:-10000}
 SCRAPE_RATE=${SCRAPE_RATE:-200}
 FLUSH=${FLUSH:-1s}
+BACKGROUND=${BACKGROUND:-0}
 BASE=${BASE_PORT:-27000}
 UP=$((BASE + 1)); TG=$((BASE + 3)); TGC=$((BASE + 4)); REDIS=$((BASE + 100)); PGPORT=$((BASE + 200))
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -173,5 +175,5 @@ if [ "$ONLY" != p1 ]; then
   mkdir -p "$WORK/lag"
   "${SRV[@]}" java ${JAVA_OPTS:-} -cp "$BENCH" dev.tollgate.benchmarks.DetectionLag "$REDIS_URIS" \
     "jdbc:postgresql://127.0.0.1:$PGPORT/tollgate_lag" tollgate "$WORK/pg.password" "$WORK/lag" \
-    "$TRIALS" "$THRESHOLD" "$SCRAPE_RATE" "$FLUSH" 2> "$WORK/lag.log" || { tail -40 "$WORK/lag.log" >&2; exit 1; }
+    "$TRIALS" "$THRESHOLD" "$SCRAPE_RATE" "$FLUSH" "$BACKGROUND" 2> "$WORK/lag.log" || { tail -40 "$WORK/lag.log" >&2; exit 1; }
 fi

@@ -49,7 +49,7 @@ import java.util.concurrent.locks.LockSupport;
  *   benchmarks/e2e/cluster.sh             # ONLY=lag: starts Redis Cluster + PostgreSQL, runs this, stops them
  *   java -cp benchmarks/target/benchmarks.jar dev.tollgate.benchmarks.DetectionLag \
  *       redis://127.0.0.1:27100,... jdbc:postgresql://127.0.0.1:27200/tollgate tollgate PASSWORD_FILE WORK_DIR \
- *       [trials=20] [threshold=10000] [requestsPerSecond=200] [flushInterval=1s]
+ *       [trials=20] [threshold=10000] [requestsPerSecond=200] [flushInterval=1s] [backgroundEntities=0]
  * </pre>
  */
 public final class DetectionLag {
@@ -62,7 +62,7 @@ public final class DetectionLag {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 5) {
-            System.err.println("usage: DetectionLag REDIS_URIS JDBC_URL USER PASSWORD_FILE WORK_DIR [trials] [threshold] [requestsPerSecond] [flushInterval]");
+            System.err.println("usage: DetectionLag REDIS_URIS JDBC_URL USER PASSWORD_FILE WORK_DIR [trials] [threshold] [requestsPerSecond] [flushInterval] [backgroundEntities]");
             System.exit(2);
         }
         List<String> redis = Arrays.asList(args[0].split(","));
@@ -74,6 +74,7 @@ public final class DetectionLag {
         long threshold = args.length > 6 ? Long.parseLong(args[6]) : 10_000;
         int rate = args.length > 7 ? Integer.parseInt(args[7]) : 200;
         String flush = args.length > 8 ? args[8] : "1s";
+        int background = args.length > 9 ? Integer.parseInt(args[9]) : 0;
         String password = Files.readString(passwordFile).strip();
 
         EventLoopGroup upstreamGroup = Transport.nio().group(1);
@@ -107,6 +108,10 @@ public final class DetectionLag {
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
             System.out.printf("3 gateways in cluster mode, flush %s, threshold %d posts, scraper %d pages/s of %d posts round-robin, %d trials%n",
                     flush, threshold, rate, POSTS_PER_PAGE, trials);
+            Thread load = background > 0 ? startBackground(gateways, background) : null;
+            if (background > 0) {
+                System.out.printf("background: %d other entities, each a post a second on one gateway (entity i on gateway i %% 3)%n", background);
+            }
             warmUp(http, gateways);
             List<Double> local = new ArrayList<>();
             List<Double> durable = new ArrayList<>();
@@ -124,6 +129,9 @@ public final class DetectionLag {
                         durable.add(r.pgMillis);
                     }
                 }
+            }
+            if (load != null) {
+                load.interrupt();
             }
             System.out.println("lag from the crossing response to the flag record (ms; target <= 1500 at a 1 s flush):");
             System.out.println("  in the flagging gateway's local ledger: " + summary(local, trials));
@@ -187,6 +195,27 @@ public final class DetectionLag {
             throw new IllegalStateException("gateway answered " + resp.statusCode() + ": " + resp.body());
         }
         return JSON.readTree(resp.body()).path("data").size();
+    }
+
+    /**
+     * Other active entities, recorded straight into the gateways' meters (as the proxy would after
+     * a response): each gets a post every second, so the shippers have them all to ship at every
+     * flush, as in {@code ClusterShipBench}.
+     */
+    private static Thread startBackground(List<Gateway> gateways, int entities) {
+        Thread t = new Thread(() -> {
+            long next = System.nanoTime();
+            while (!Thread.currentThread().isInterrupted()) {
+                for (int i = 0; i < entities; i++) {
+                    gateways.get(i % gateways.size()).meter().record("10." + (i >> 16 & 255) + "." + (i >> 8 & 255) + "." + (i & 255), 1, 1);
+                }
+                next += TimeUnit.SECONDS.toNanos(1);
+                LockSupport.parkNanos(next - System.nanoTime());
+            }
+        }, "background-entities");
+        t.setDaemon(true);
+        t.start();
+        return t;
     }
 
     private static void warmUp(HttpClient http, List<Gateway> gateways) throws Exception {
