@@ -219,8 +219,8 @@ public final class DetectionLag {
     }
 
     private static void warmUp(HttpClient http, List<Gateway> gateways) throws Exception {
-        for (int i = 0; i < 300; i++) {
-            fetch(http, gateways.get(i % gateways.size()), "warm-up");
+        for (int i = 0; i < 300; i++) { // a key per page: no warm-up key gets near a threshold (a flag would be taken for a trial's)
+            fetch(http, gateways.get(i % gateways.size()), "warm-up-" + i);
         }
     }
 
