@@ -187,7 +187,9 @@ public final class Gateway implements AutoCloseable {
             }, config.clustered() ? Crossings.ELSEWHERE : Crossings.HERE);
             EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
             IncidentHistory history = IncidentHistory.of(ledger.records());
-            this.windows = WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
+            // cluster mode: incidents live in the cluster ledger, never in this gateway's meter (which must not finalize its share)
+            this.windows = config.clustered() ? WindowStore.open(config.dataDir(), meter, options.clock(), java.util.List.of(), java.util.List.of())
+                    : WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
             this.token = AdminToken.open(config.admin().tokenFile(), config.dataDir());
             makePrivate();
             this.accessLog = openAccessLog(config);
@@ -221,7 +223,18 @@ public final class Gateway implements AutoCloseable {
             if (cluster != null) {
                 ClusterLinks.register(cluster, readiness, metrics);
             }
-            this.provisional = new ProvisionalUpdates(meter, writer, options.clock(), history.provisionalAsOf());
+            this.provisional = new ProvisionalUpdates(cluster == null ? ProvisionalUpdates.Source.of(meter) : new ProvisionalUpdates.Source() {
+                // cluster mode: the updates of the incidents this gateway raised (PostgreSQL takes those of the flagging gateway only)
+                @Override
+                public java.util.List<Incident> incidents() {
+                    return cluster.raisedHere();
+                }
+
+                @Override
+                public boolean stillOpen(Incident incident) {
+                    return cluster.stillOpenHere(incident);
+                }
+            }, writer, options.clock(), history.provisionalAsOf());
             this.admin = new AdminServer(token, metrics, view, meter, cluster == null ? null : ClusterLinks.view(cluster), directory, seen,
                     readiness, ledger, options.clock(), transport,
                     writer::periodOf);

@@ -4,6 +4,7 @@ import dev.tollgate.meter.MeterConfig;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.net.URI;
 import java.time.Clock;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,9 +33,10 @@ import org.slf4j.LoggerFactory;
  * The server side is the {@code tollgate} Function library ({@code tollgate.lua}, where the
  * design is argued); this class is its client.
  *
- * <p>Every call may come from any thread. {@link #shipAll} pipelines: it sends every entity's
- * {@code FCALL} asynchronously (chunks of {@link #CHUNK}) and waits once per chunk, so a round of
- * 100,000 entities costs a few round trips, not 100,000. A call that meets "Function not found"
+ * <p>Every call may come from any thread. {@link #shipAll} pipelines: it groups the entities by
+ * hash slot (one {@code FCALL} carries up to {@link #MAX_ENTITIES_PER_CALL} entities of one slot),
+ * queues every call on a hand-flushed connection, flushes and waits once per chunk of
+ * {@link #CHUNK} calls, so a round of 100,000 entities costs a few round trips, not 100,000. A call that meets "Function not found"
  * (a master without the library) reloads the library and is retried once. Failures never throw
  * out of {@link #shipAll}: the entities missing from its answer were not applied, and the caller
  * (the {@link WindowShipper}) keeps and retries them; {@link #status()} says degraded.
@@ -42,6 +45,10 @@ public final class GlobalWindows implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GlobalWindows.class);
     /** Commands in flight at once in {@link #shipAll}; well under {@link RedisLink#REQUEST_QUEUE}. */
     static final int CHUNK = 8_192;
+    /** Entities of one slot in one call at most. */
+    static final int MAX_ENTITIES_PER_CALL = 32;
+    /** Arguments per call at most (unless one entity alone has more: a full re-ship of a busy day). */
+    static final int MAX_ARGS_PER_CALL = 4_096;
     private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
     private static final Duration FINALIZATION = Duration.ofHours(24);
 
@@ -106,9 +113,9 @@ public final class GlobalWindows implements AutoCloseable {
     }
 
     /**
-     * The link's health: {@code up} after the last exchange succeeded; {@code since} = when it
-     * last changed; {@code lastSuccess} = the last successful exchange (null: never); errors so
-     * far, the last one's text.
+     * The link's health: {@code up} unless the last exchange failed (a link that never exchanged
+     * yet is up, with {@code lastSuccess} null); {@code since} = when it last changed;
+     * {@code lastSuccess} = the last successful exchange; errors so far, the last one's text.
      */
     public record Status(boolean up, Instant since, Instant lastSuccess, long errors, String lastError) {
     }
@@ -163,6 +170,9 @@ public final class GlobalWindows implements AutoCloseable {
 
     /** Ships one entity's buckets; throws {@link UnavailableException} if Redis did not apply it. */
     public ShipReply ship(String entity, List<BucketCounts> buckets) {
+        if (buckets.isEmpty()) {
+            throw new IllegalArgumentException("buckets of " + entity + ": none (expected: at least one bucket to ship)");
+        }
         ShipReply r = shipAll(Map.of(entity, buckets)).get(entity);
         if (r == null) {
             throw new UnavailableException("Redis: shipment of " + entity + " not applied: " + health.lastError(), null);
@@ -174,7 +184,7 @@ public final class GlobalWindows implements AutoCloseable {
      * Ships many entities in one pipelined round. The answer holds the entities that Redis
      * applied; the others failed (see {@link #status()}) and must be shipped again.
      */
-    public Map<String, ShipReply> shipAll(Map<String, List<BucketCounts>> shipments) {
+    public synchronized Map<String, ShipReply> shipAll(Map<String, List<BucketCounts>> shipments) {
         Map<String, ShipReply> out = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
         List<String> all = new ArrayList<>();
@@ -183,6 +193,9 @@ public final class GlobalWindows implements AutoCloseable {
                 all.add(e);
             }
         });
+        if (all.isEmpty()) {
+            return out;
+        }
         boolean ok = round(all, shipments, out, missing);
         if (!missing.isEmpty()) {
             try {
@@ -210,7 +223,7 @@ public final class GlobalWindows implements AutoCloseable {
             List<String> missing) {
         RedisClusterAsyncCommands<String, String> cmd;
         try {
-            cmd = link.commands();
+            cmd = link.pipeline();
         } catch (RuntimeException e) {
             health.failure(e);
             return false;
@@ -218,40 +231,48 @@ public final class GlobalWindows implements AutoCloseable {
         boolean ok = true;
         long now = clock.millis();
         String cur = Long.toString(Math.floorDiv(now, bucketMillis));
-        for (int from = 0; from < entities.size(); from += CHUNK) {
-            List<String> chunk = entities.subList(from, Math.min(entities.size(), from + CHUNK));
+        List<List<String>> calls = calls(entities, shipments);
+        for (int from = 0; from < calls.size(); from += CHUNK) {
+            List<List<String>> chunk = calls.subList(from, Math.min(calls.size(), from + CHUNK));
             List<RedisFuture<List<Object>>> futures = new ArrayList<>(chunk.size());
-            for (String entity : chunk) {
-                List<BucketCounts> buckets = shipments.get(entity);
-                String[] keys = {key(entity, 'w'), key(entity, 'i')};
-                String[] args = new String[7 + 3 * buckets.size()];
-                args[0] = nodeId;
-                args[1] = cur;
-                args[2] = Long.toString(windowBuckets);
-                args[3] = Long.toString(threshold);
-                args[4] = Long.toString(bucketMillis);
-                args[5] = Long.toString(now);
-                args[6] = Long.toString(keepMillis);
-                int i = 7;
-                for (BucketCounts b : buckets) {
-                    args[i++] = Long.toString(Math.floorDiv(b.bucketStartMillis(), bucketMillis));
-                    args[i++] = Long.toString(b.posts());
-                    args[i++] = Long.toString(b.requests());
+            for (List<String> call : chunk) {
+                String[] keys = new String[2 * call.size()];
+                List<String> args = new ArrayList<>(8 + 4 * call.size());
+                args.addAll(List.of(nodeId, cur, Long.toString(windowBuckets), Long.toString(threshold),
+                        Long.toString(bucketMillis), Long.toString(now), Long.toString(keepMillis)));
+                for (int e = 0; e < call.size(); e++) {
+                    String entity = call.get(e);
+                    keys[2 * e] = key(entity, 'w');
+                    keys[2 * e + 1] = key(entity, 'i');
+                    List<BucketCounts> buckets = shipments.get(entity);
+                    args.add(Integer.toString(buckets.size()));
+                    for (BucketCounts b : buckets) {
+                        args.add(Long.toString(Math.floorDiv(b.bucketStartMillis(), bucketMillis)));
+                        args.add(Long.toString(b.posts()));
+                        args.add(Long.toString(b.requests()));
+                    }
                 }
-                count("tollgate_ship", keys, args);
-                futures.add(cmd.fcall("tollgate_ship", ScriptOutputType.MULTI, keys, args));
+                String[] a = args.toArray(String[]::new);
+                count("tollgate_ship", keys, a);
+                futures.add(cmd.fcall("tollgate_ship", ScriptOutputType.MULTI, keys, a));
             }
+            link.flush();
             awaitAll(futures);
             for (int k = 0; k < chunk.size(); k++) {
-                String entity = chunk.get(k);
+                List<String> call = chunk.get(k);
                 try {
-                    out.put(entity, shipReply(entity, futures.get(k).get()));
-                } catch (ExecutionException e) {
+                    List<Object> replies = futures.get(k).get();
+                    for (int e = 0; e < call.size(); e++) {
+                        @SuppressWarnings("unchecked")
+                        List<Object> r = (List<Object>) replies.get(e);
+                        out.put(call.get(e), shipReply(call.get(e), r));
+                    }
+                } catch (ExecutionException | java.util.concurrent.CancellationException e) {
                     if (Library.isMissing(e)) {
-                        missing.add(entity);
+                        missing.addAll(call);
                     } else {
                         ok = false;
-                        health.failure(e.getCause());
+                        health.failure(e.getCause() != null ? e.getCause() : e);
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -261,6 +282,35 @@ public final class GlobalWindows implements AutoCloseable {
             }
         }
         return ok;
+    }
+
+    /**
+     * The FCALLs of a round: the entities of one slot go together (one call's fixed cost for all
+     * of them), at most {@link #MAX_ENTITIES_PER_CALL} entities and about
+     * {@link #MAX_ARGS_PER_CALL} arguments per call, so no call holds Redis for long.
+     */
+    private static List<List<String>> calls(List<String> entities, Map<String, List<BucketCounts>> shipments) {
+        Map<Integer, List<String>> bySlot = new HashMap<>();
+        for (String e : entities) {
+            bySlot.computeIfAbsent(SlotHash.getSlot(key(e, 'w')), k -> new ArrayList<>()).add(e);
+        }
+        List<List<String>> calls = new ArrayList<>();
+        for (List<String> group : bySlot.values()) {
+            List<String> call = new ArrayList<>();
+            int args = 0;
+            for (String e : group) {
+                int a = 1 + 3 * shipments.get(e).size();
+                if (!call.isEmpty() && (call.size() >= MAX_ENTITIES_PER_CALL || args + a > MAX_ARGS_PER_CALL)) {
+                    calls.add(call);
+                    call = new ArrayList<>();
+                    args = 0;
+                }
+                call.add(e);
+                args += a;
+            }
+            calls.add(call);
+        }
+        return calls;
     }
 
     /**
@@ -300,7 +350,7 @@ public final class GlobalWindows implements AutoCloseable {
         return health.status();
     }
 
-    /** FCALLs sent so far (each shipped entity is one). */
+    /** FCALLs sent so far (a shipping call carries the entities of one slot). */
     public long commands() {
         return commands.get();
     }

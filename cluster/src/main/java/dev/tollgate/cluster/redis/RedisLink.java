@@ -7,6 +7,7 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
@@ -17,11 +18,13 @@ import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.event.connection.ConnectionActivatedEvent;
+import io.lettuce.core.event.connection.ReconnectAttemptEvent;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,9 +37,9 @@ import reactor.core.Disposable;
  * refresh, so a failover's new master is found by itself).
  *
  * <p>Threads: {@link #commands()} and {@link #reloadLibrary()} are called by one thread at a time
- * (the shipper, or a caller of {@code GlobalWindows} holding its lock); Lettuce's event bus
- * thread only bumps {@link #generation()} and clears {@code libraryChecked}, both safe to race:
- * at worst the library is checked once more than needed.
+ * (its methods are synchronized); Lettuce's event bus thread only bumps {@link #generation()}
+ * and clears {@code libraryChecked}, both safe to race: at worst the library is checked once
+ * more than needed.
  *
  * <p>Choice of client: with several nodes, or with {@code Mode.CLUSTER}, the cluster client; with
  * one node in {@code Mode.AUTO} the node is asked ({@code INFO cluster}) once it answers, and a
@@ -53,12 +56,21 @@ final class RedisLink implements AutoCloseable {
     private final ClientResources resources;
     private final Disposable events;
     private final AtomicLong generation = new AtomicLong();
+    /**
+     * Set by a reconnect attempt: the next activated connection is a reconnect. Plain activations
+     * are not enough, the cluster's topology refresh opens (and closes) a connection to every
+     * node every refresh period, which must not trigger a full re-ship.
+     */
+    private final AtomicBoolean reconnecting = new AtomicBoolean();
     private volatile boolean libraryChecked;
 
     private RedisClusterClient clusterClient;
     private RedisClient singleClient;
     private StatefulRedisClusterConnection<String, String> cluster;
     private StatefulRedisConnection<String, String> single;
+    /** A second connection, flushed by hand, for pipelined rounds ({@link #pipeline()}). */
+    private StatefulConnection<String, String> pipe;
+    private RedisClusterAsyncCommands<String, String> pipeCommands;
 
     RedisLink(List<RedisURI> uris, GlobalWindows.Mode mode, Duration timeout) {
         this.uris = List.copyOf(uris);
@@ -66,7 +78,10 @@ final class RedisLink implements AutoCloseable {
         this.timeout = timeout;
         this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1).build();
         this.events = resources.eventBus().get().subscribe(e -> {
-            if (e instanceof ClusterTopologyChangedEvent || e instanceof ConnectionActivatedEvent) {
+            if (e instanceof ReconnectAttemptEvent) {
+                reconnecting.set(true);
+            } else if (e instanceof ClusterTopologyChangedEvent
+                    || (e instanceof ConnectionActivatedEvent && reconnecting.getAndSet(false))) {
                 libraryChecked = false;
                 generation.incrementAndGet();
             }
@@ -74,8 +89,9 @@ final class RedisLink implements AutoCloseable {
     }
 
     /**
-     * Changes each time a connection becomes active (the first one, and every reconnect) or the
-     * cluster's topology changes: the moments after which Redis may miss writes it acknowledged.
+     * Changes each time a connection is re-established after it was lost, or the cluster's
+     * topology changes (a failover's new master): the moments after which Redis may miss writes
+     * it acknowledged.
      */
     long generation() {
         return generation.get();
@@ -96,6 +112,36 @@ final class RedisLink implements AutoCloseable {
             }
         }
         return cluster != null ? cluster.async() : single.async();
+    }
+
+    /**
+     * The commands of a connection that writes nothing until {@link #flush()}: a round queues all
+     * its FCALLs, then sends them in a few large writes instead of one write and one event-loop
+     * wake-up per command (measured: about ten times the commands per second on a busy machine).
+     * Only for {@code GlobalWindows.shipAll}, which holds its lock while it queues and flushes.
+     */
+    synchronized RedisClusterAsyncCommands<String, String> pipeline() {
+        commands();
+        if (pipe == null) {
+            if (cluster != null) {
+                StatefulRedisClusterConnection<String, String> c = clusterClient.connect();
+                pipeCommands = c.async();
+                pipe = c;
+            } else {
+                StatefulRedisConnection<String, String> c = singleClient.connect();
+                pipeCommands = c.async();
+                pipe = c;
+            }
+            pipe.setAutoFlushCommands(false);
+        }
+        return pipeCommands;
+    }
+
+    /** Sends what {@link #pipeline()}'s commands queued. */
+    synchronized void flush() {
+        if (pipe != null) {
+            pipe.flushCommands();
+        }
     }
 
     /** After "Function not found" (a master that never had it, a FUNCTION FLUSH): load it everywhere again. */
@@ -195,6 +241,9 @@ final class RedisLink implements AutoCloseable {
     @Override
     public void close() {
         events.dispose();
+        if (pipe != null) {
+            pipe.close();
+        }
         if (cluster != null) {
             cluster.close();
             clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));

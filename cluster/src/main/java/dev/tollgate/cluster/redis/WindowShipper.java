@@ -30,16 +30,29 @@ import org.slf4j.LoggerFactory;
  * while the feed keeps draining into {@code pending} (newer absolute values replace older).
  *
  * <p>Healing. Redis may lose writes it acknowledged (a master killed before its replica got
- * them, a restart without persistence). So whenever the link's generation changes (a connection
- * became active: the first, a reconnect, a failover's new master; or the topology changed) and
- * after a failed streak ends, the thread refills {@code pending} with every bucket of every entity
+ * them, a restart without persistence). So at start, whenever the link's generation changes (a
+ * lost connection re-established, or the topology changed: a failover's new master) and after
+ * a failed streak ends, the thread refills {@code pending} with every bucket of every entity
  * ({@link ChangeSource#forEachBucket}) and ships it all: max-merge makes the replay harmless
- * where Redis still had the values and restores them where it had lost them.
+ * where Redis still had the values and restores them where it had lost them. Every
+ * {@link #REFRESH_EVERY_FLUSHES}th flush is such a full re-ship too: it heals a loss no event
+ * announced (a Redis restarted between two of our exchanges, a flushed database), and it
+ * refreshes this gateway's view of entities it no longer gets traffic for (a flag raised
+ * through another gateway), at the price of one full round per ten flushes.
  *
  * <p>Counters are atomics, read by any thread ({@link #stats()}).
  */
 public final class WindowShipper implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WindowShipper.class);
+    /**
+     * A drain reads buckets from the previous drain's time minus this: a record that read the
+     * clock just before the previous drain may land in the bucket before it after the drain
+     * read that bucket (it re-marks the entity, and this margin makes the next drain include
+     * that bucket). Without it every shipment would carry the previous bucket too.
+     */
+    private static final long DRAIN_MARGIN_MILLIS = 1000;
+    /** Every this many flushes the flush is a full re-ship (see "Healing" above). */
+    static final int REFRESH_EVERY_FLUSHES = 10;
 
     /** Told every global figure Redis answers: the gateway uses it for flags and the admin API. */
     @FunctionalInterface
@@ -59,7 +72,6 @@ public final class WindowShipper implements AutoCloseable {
     private final ChangeSource source;
     private final Clock clock;
     private final Listener listener;
-    private final long bucketMillis;
     private final long hotPosts;
     private final long flushNanos;
     private final long tickNanos;
@@ -70,7 +82,7 @@ public final class WindowShipper implements AutoCloseable {
     private final Map<String, TreeMap<Long, BucketCounts>> pending = new HashMap<>();
     private final Map<String, Long> hot = new HashMap<>();
     private long lastDrainMillis = Long.MIN_VALUE;
-    private long seenGeneration = -1;
+    private volatile long seenGeneration = -1;
     private int failedStreak;
 
     private final AtomicLong rounds = new AtomicLong();
@@ -85,7 +97,6 @@ public final class WindowShipper implements AutoCloseable {
         this.source = source;
         this.clock = clock;
         this.listener = listener;
-        this.bucketMillis = meter.bucket().toMillis();
         this.hotPosts = meter.threshold() * 8 / 10;
         this.flushNanos = flushInterval.toNanos();
         this.tickNanos = nearThresholdFlushInterval.toNanos();
@@ -103,6 +114,11 @@ public final class WindowShipper implements AutoCloseable {
                 reships.get());
     }
 
+    /** Whether the thread has re-shipped after the link's latest generation change (for tests). */
+    boolean caughtUp() {
+        return seenGeneration == windows.generation();
+    }
+
     /** Stops the thread after one last attempt to ship what is pending. */
     @Override
     public void close() {
@@ -117,11 +133,16 @@ public final class WindowShipper implements AutoCloseable {
 
     private void run() {
         long nextFull = System.nanoTime();
+        long nextRefresh = nextFull + REFRESH_EVERY_FLUSHES * flushNanos;
         while (running) {
             long start = System.nanoTime();
             boolean full = start - nextFull >= 0;
+            boolean refresh = full && start - nextRefresh >= 0;
+            if (refresh) {
+                nextRefresh = start + REFRESH_EVERY_FLUSHES * flushNanos;
+            }
             try {
-                if (round(full)) {
+                if (round(full, refresh)) {
                     if (full) {
                         nextFull = start + flushNanos;
                     }
@@ -139,22 +160,25 @@ public final class WindowShipper implements AutoCloseable {
             }
         }
         try {
-            round(true);
+            round(true, false);
         } catch (RuntimeException e) {
             log.warn("Redis shipper: the last round before closing failed; {} entities stay unshipped", pending.size(), e);
         }
     }
 
-    /** Drains, then ships all pending ({@code full}) or the hot entities; false if Redis failed any. */
-    private boolean round(boolean full) {
+    /**
+     * Drains, then ships all pending ({@code full}) or the hot entities, all buckets of every
+     * entity first if {@code refresh} or the link's generation changed; false if Redis failed any.
+     */
+    private boolean round(boolean full, boolean refresh) {
         long now = clock.millis();
         long generation = windows.generation();
-        if (generation != seenGeneration) {
+        if (generation != seenGeneration || refresh) {
             seenGeneration = generation;
             reshipAll();
             full = true;
         }
-        long from = lastDrainMillis == Long.MIN_VALUE ? Long.MIN_VALUE : lastDrainMillis - bucketMillis;
+        long from = lastDrainMillis == Long.MIN_VALUE ? Long.MIN_VALUE : lastDrainMillis - DRAIN_MARGIN_MILLIS;
         lastDrainMillis = now;
         source.drain(from, this::keep);
         Map<String, List<BucketCounts>> shipment = new HashMap<>();
@@ -195,7 +219,7 @@ public final class WindowShipper implements AutoCloseable {
             failedStreak = 0;
             log.info("Redis shipper: Redis answers again; re-shipping every entity's buckets");
             reshipAll();
-            return round(true);
+            return round(true, false);
         }
         return true;
     }

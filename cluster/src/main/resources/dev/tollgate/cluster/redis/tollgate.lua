@@ -11,10 +11,13 @@ function call touches one entity atomically:
   tg:{<entity>}:w  the window: one field per bucket, named by its index (start millis / bucket
                    millis), valued "node=posts,requests;node=posts,requests" (each gateway's
                    absolute counts), plus t (the window's end bucket), w and r (the posts and
-                   requests of the buckets (t - n, t], kept incrementally).
+                   requests of the buckets (t - n, t], kept incrementally), x (the newest
+                   bucket the key's TTL was set for).
   tg:{<entity>}:i  the incidents: open (the open sequence), last (the last sequence), fb and fc
                    (the open flag's bucket and count), cs and ce (the last closed period's
                    buckets [cs, ce)). Exists only for an entity that was ever flagged.
+One tollgate_ship call carries the entities a gateway has on one slot (each with its own two
+keys), so a call's fixed cost is paid once for all of them.
 
 Absolute values with max-merge. A gateway ships, per bucket, its own absolute counts (what its
 meter holds, not a delta), and the function keeps per (gateway, bucket) the maximum of what it
@@ -37,9 +40,10 @@ then decides again with the same sequence, and the PostgreSQL ledger's one-open-
 makes a second flag harmless (SPEC §9).
 
 Expiry. A bucket matters while it can be in a window or in the evidence of a flag raised in it:
-until its end + window + 24 h (the finalization). Each shipment extends the window key's TTL
-(never shortens it) to that horizon of its newest bucket, relative to the shipper's clock, so an
-entity that stops getting traffic vanishes once nothing can need it. The incident key holds a
+until its end + window + 24 h (the finalization). A shipment with a bucket newer than any before
+(x) extends the window key's TTL to that horizon of it, relative to the shipper's clock (never
+shortens it: older buckets leave it alone), so an entity that stops getting traffic vanishes
+once nothing can need it. The incident key holds a
 few numbers and never expires: the sequence of the next flag must follow the last one.
 --]]
 
@@ -95,30 +99,19 @@ local function merge(v, node, p, r)
   return table.concat(out, ';'), dp, dr
 end
 
--- KEYS: window, incidents. ARGV: node, current bucket, buckets per window, threshold,
--- bucket millis, now millis, keep millis (window + finalization), then bucket, posts, requests...
--- Returns {posts, requests, flagged sequence or 0, open sequence or 0, flag bucket or -1, flag count}.
-local function ship(keys, args)
-  local kw, ki = keys[1], keys[2]
-  local node = args[1]
-  local cur = num(args[2], 'current bucket')
-  local n = num(args[3], 'buckets per window')
-  local threshold = num(args[4], 'threshold')
-  local bms = num(args[5], 'bucket millis')
-  local now = num(args[6], 'now millis')
-  local keep = num(args[7], 'keep millis')
-  if #args < 10 or (#args - 7) % 3 ~= 0 then
-    error('tollgate: ship: ' .. #args .. ' arguments (expected: 7 + 3 per bucket)')
-  end
+-- Applies one entity's buckets (args[first .. first + 3 * count - 1]: bucket, posts, requests...);
+-- returns {posts, requests, flagged sequence or 0, open sequence or 0, flag bucket or -1, flag count}.
+local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, first, count)
+  local last = first + 3 * count - 1
   local newest = -1
-  for i = 8, #args, 3 do
+  for i = first, last, 3 do
     newest = math.max(newest, num(args[i], 'bucket'))
   end
   cur = math.max(cur, newest)
 
   -- Slide the window's end to max(t, cur): buckets leaving it leave the sums.
-  local state = redis.call('HMGET', kw, 't', 'w', 'r')
-  local t, w, wr = tonumber(state[1]), tonumber(state[2]) or 0, tonumber(state[3]) or 0
+  local state = redis.call('HMGET', kw, 't', 'w', 'r', 'x')
+  local t, w, wr, x = tonumber(state[1]), tonumber(state[2]) or 0, tonumber(state[3]) or 0, tonumber(state[4])
   if t == nil or cur - t >= n then
     t, w, wr = cur, 0, 0
   elseif cur > t then
@@ -129,22 +122,31 @@ local function ship(keys, args)
     t = cur
   end
 
-  for i = 8, #args, 3 do
+  local writes = {'t', int(t)}
+  for i = first, last, 3 do
     local b = num(args[i], 'bucket')
     local field = int(b)
     local v, dp, dr = merge(redis.call('HGET', kw, field), node, num(args[i + 1], 'posts'), num(args[i + 2], 'requests'))
     if v then
-      redis.call('HSET', kw, field, v)
+      writes[#writes + 1] = field
+      writes[#writes + 1] = v
       if b > t - n then
         w, wr = w + dp, wr + dr
       end
     end
   end
-  redis.call('HSET', kw, 't', int(t), 'w', int(w), 'r', int(wr))
-  local ttl = math.max((newest + 1) * bms + keep - now, 1000)
-  local current = redis.call('PTTL', kw)
-  if current < 0 or current < ttl then
-    redis.call('PEXPIRE', kw, int(ttl))
+  writes[#writes + 1] = 'w'
+  writes[#writes + 1] = int(w)
+  writes[#writes + 1] = 'r'
+  writes[#writes + 1] = int(wr)
+  -- x: the newest bucket the key's TTL covers; the TTL only grows, and only with x.
+  if x == nil or newest > x then
+    writes[#writes + 1] = 'x'
+    writes[#writes + 1] = int(newest)
+  end
+  redis.call('HSET', kw, unpack(writes))
+  if x == nil or newest > x then
+    redis.call('PEXPIRE', kw, int(math.max((newest + 1) * bms + keep - now, 1000)))
   end
 
   local inc = redis.call('HMGET', ki, 'open', 'last', 'cs', 'ce', 'fb', 'fc')
@@ -166,6 +168,38 @@ local function ship(keys, args)
     end
   end
   return {w, wr, flagged, open, fb, fc}
+end
+
+-- Ships the buckets of one or more entities of one slot (one call amortizes the call's fixed
+-- cost over the entities a gateway has on that slot).
+-- KEYS: window, incidents of each entity. ARGV: node, current bucket, buckets per window,
+-- threshold, bucket millis, now millis, keep millis (window + finalization), then per entity
+-- (in KEYS order) its number of buckets k and k times bucket, posts, requests.
+-- Returns one {posts, requests, flagged, open, flag bucket, flag count} per entity.
+local function ship(keys, args)
+  local node = args[1]
+  local cur = num(args[2], 'current bucket')
+  local n = num(args[3], 'buckets per window')
+  local threshold = num(args[4], 'threshold')
+  local bms = num(args[5], 'bucket millis')
+  local now = num(args[6], 'now millis')
+  local keep = num(args[7], 'keep millis')
+  if #keys == 0 or #keys % 2 ~= 0 then
+    error('tollgate: ship: ' .. #keys .. ' keys (expected: a window and an incidents key per entity)')
+  end
+  local out, i = {}, 8
+  for e = 1, #keys, 2 do
+    local count = num(args[i], 'bucket count')
+    if count < 1 or i + 3 * count > #args then
+      error('tollgate: ship: bucket count ' .. tostring(args[i]) .. ' (expected: 1 to ' .. math.floor((#args - i) / 3) .. ')')
+    end
+    out[#out + 1] = ship_one(keys[e], keys[e + 1], node, cur, n, threshold, bms, now, keep, args, i + 1, count)
+    i = i + 1 + 3 * count
+  end
+  if i ~= #args + 1 then
+    error('tollgate: ship: ' .. (#args + 1 - i) .. ' arguments left over (expected: none)')
+  end
+  return out
 end
 
 -- KEYS: incidents. ARGV: sequence, flag bucket, flag count. Adopts an incident raised elsewhere

@@ -137,6 +137,31 @@ class GlobalWindowsTest {
     }
 
     @Test
+    void shipAll_entitiesOfOneSlot_goInOneCall_eachWithItsOwnFigures() {
+        List<String> sameSlot = new ArrayList<>();
+        int slot = io.lettuce.core.cluster.SlotHash.getSlot(GlobalWindows.key("slot-0", 'w'));
+        for (int i = 0; sameSlot.size() < 5; i++) {
+            if (io.lettuce.core.cluster.SlotHash.getSlot(GlobalWindows.key("slot-" + i, 'w')) == slot) {
+                sameSlot.add("slot-" + i);
+            }
+        }
+        Map<String, List<BucketCounts>> shipment = new HashMap<>();
+        for (int i = 0; i < sameSlot.size(); i++) {
+            shipment.put(sameSlot.get(i), i == 2 ? List.of(b(-1, 1000, 1), b(0, 1, 1)) : List.of(b(0, 10 + i, i)));
+        }
+        try (GlobalWindows gw = gateway("gw-a")) {
+            long before = gw.commands();
+            Map<String, ShipReply> replies = gw.shipAll(shipment);
+            assertThat(gw.commands() - before).as("FCALLs for five entities of one slot").isEqualTo(1);
+            for (int i = 0; i < sameSlot.size(); i++) {
+                ShipReply r = replies.get(sameSlot.get(i));
+                assertThat(r.posts24h()).isEqualTo(i == 2 ? 1001 : 10 + i);
+                assertThat(r.flagged()).isEqualTo(i == 2 ? 1 : 0);
+            }
+        }
+    }
+
+    @Test
     void afterClose_postsOfTheClosedPeriodDoNotCountAgain_andTheNextFlagFollows() {
         try (GlobalWindows gw = gateway("gw-a")) {
             ShipReply first = gw.ship("closing", List.of(b(0, 1001, 1001)));

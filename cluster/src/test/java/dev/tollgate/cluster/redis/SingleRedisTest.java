@@ -79,6 +79,71 @@ class SingleRedisTest {
     }
 
     @Test
+    void nearTheThreshold_anEntityShipsEveryNearInterval_whileColdOnesWaitForTheFlush() {
+        RedisClusterFixture redis = RedisClusterFixture.single();
+        ManualClock clock = new ManualClock(T0 + 1000);
+        java.util.concurrent.ConcurrentLinkedQueue<String[]> feed = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        ChangeSource source = new ChangeSource() {
+            @Override
+            public int drain(long fromMillis, dev.tollgate.meter.Meter.BucketConsumer sink) {
+                int n = 0;
+                for (String[] c; (c = feed.poll()) != null; n++) {
+                    sink.bucket(c[0], T0, Long.parseLong(c[1]), 1);
+                }
+                return n;
+            }
+
+            @Override
+            public void forEachBucket(dev.tollgate.meter.Meter.BucketConsumer sink) {
+            }
+        };
+        java.util.Map<String, GlobalWindows.ShipReply> latest = new java.util.concurrent.ConcurrentHashMap<>();
+        try (GlobalWindows gw = new GlobalWindows(Gateways.settings(redis.uris()), "gw-a", METER, clock);
+                WindowShipper shipper = new WindowShipper(gw, source, METER, clock, Duration.ofMinutes(10), Duration.ofMillis(20),
+                        latest::put).start()) {
+            feed.add(new String[] {"warm", "1"});
+            RedisClusterFixture.await(() -> latest.containsKey("warm") && shipper.caughtUp(), "the first full round");
+
+            feed.add(new String[] {"cold", "10"});
+            feed.add(new String[] {"hot", "801"});
+            RedisClusterFixture.await(() -> latest.containsKey("hot"), "the hot entity shipped before the 10 min flush");
+            assertThat(latest).doesNotContainKey("cold");
+            assertThat(shipper.stats().pending()).isEqualTo(1);
+
+            feed.add(new String[] {"hot", "1001"});
+            RedisClusterFixture.await(() -> latest.get("hot").flagged() == 1, "the crossing decided at the near cadence");
+        } finally {
+            redis.stop();
+        }
+    }
+
+    @Test
+    void gatewayRestarted_reshipsItsRestoredWindows_withoutCountingThemTwice() {
+        RedisClusterFixture redis = RedisClusterFixture.single();
+        ManualClock clock = new ManualClock(T0 + 1000);
+        GlobalWindows.Settings settings = Gateways.settings(redis.uris());
+        try {
+            try (Gateways before = new Gateways(2, settings, METER, clock)) {
+                before.meters.get(0).record("restarted", 400, 4);
+                before.meters.get(1).record("restarted", 300, 3);
+                RedisClusterFixture.await(() -> before.latest.containsKey("restarted")
+                        && before.globalPosts("restarted", T0, T0 + MINUTE) == 700, "both gateways' counts in Redis");
+            }
+            // gw-a comes back with its windows restored from its data directory (here: recorded again),
+            // and counts on; gw-b is still away
+            try (Gateways after = new Gateways(1, settings, METER, clock)) {
+                after.meters.get(0).record("restarted", 400, 4);
+                RedisClusterFixture.await(() -> after.latest.containsKey("restarted"), "the restart's first full ship");
+                assertThat(after.latest.get("restarted").posts24h()).as("nothing twice").isEqualTo(700);
+                after.meters.get(0).record("restarted", 50, 1);
+                RedisClusterFixture.await(() -> after.latest.get("restarted").posts24h() == 750, "new posts on top");
+            }
+        } finally {
+            redis.stop();
+        }
+    }
+
+    @Test
     void settings_rejectBadValues_withTheKeyAndWhatWasExpected() {
         assertThatThrownBy(() -> GlobalWindows.Settings.of(List.of(URI.create("http://127.0.0.1:6379"))))
                 .hasMessage("cluster.redis.nodes: http://127.0.0.1:6379 (expected: redis://host:port)");
