@@ -105,7 +105,7 @@ public final class GlobalWindows implements AutoCloseable {
      * {@code openSequence} = the open incident (0: none), its flag bucket (-1: none) and count.
      */
     public record ShipReply(String entity, long posts24h, long requests24h, int flagged, int openSequence,
-            long flagBucketMillis, long flagCount) {
+            long flagBucketMillis, long flagCount, long flaggedAtMillis) {
     }
 
     /** The global per-bucket counts of a range (buckets with traffic, in time order) and the gateways that contributed. */
@@ -319,7 +319,7 @@ public final class GlobalWindows implements AutoCloseable {
      */
     public void open(String entity, int sequence, long flagBucketMillis, long flagCount) {
         call("tollgate_open", entity, new String[] {key(entity, 'i')}, Integer.toString(sequence),
-                Long.toString(Math.floorDiv(flagBucketMillis, bucketMillis)), Long.toString(flagCount));
+                Long.toString(Math.floorDiv(flagBucketMillis, bucketMillis)), Long.toString(flagCount), Long.toString(flagBucketMillis));
     }
 
     /** Closes an incident with its final period [start, end): those posts never count toward another flag. */
@@ -415,8 +415,10 @@ public final class GlobalWindows implements AutoCloseable {
 
     private ShipReply shipReply(String entity, List<Object> r) {
         long flagBucket = (Long) r.get(4);
+        long flaggedAt = r.size() > 6 ? (Long) r.get(6) : -1;
+        long bucketStart = flagBucket < 0 ? -1 : flagBucket * bucketMillis;
         return new ShipReply(entity, (Long) r.get(0), (Long) r.get(1), ((Long) r.get(2)).intValue(),
-                ((Long) r.get(3)).intValue(), flagBucket < 0 ? -1 : flagBucket * bucketMillis, (Long) r.get(5));
+                ((Long) r.get(3)).intValue(), bucketStart, (Long) r.get(5), flaggedAt < 0 ? bucketStart : flaggedAt);
     }
 
     /**

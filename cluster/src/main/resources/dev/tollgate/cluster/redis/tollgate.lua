@@ -100,7 +100,8 @@ local function merge(v, node, p, r)
 end
 
 -- Applies one entity's buckets (args[first .. first + 3 * count - 1]: bucket, posts, requests...);
--- returns {posts, requests, flagged sequence or 0, open sequence or 0, flag bucket or -1, flag count}.
+-- returns {posts, requests, flagged sequence or 0, open sequence or 0, flag bucket or -1, flag count,
+-- flag time or -1}. The flag time is the deciding shipment's "now": every gateway reports the same one.
 local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, first, count)
   local last = first + 3 * count - 1
   local newest = -1
@@ -149,9 +150,9 @@ local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, f
     redis.call('PEXPIRE', kw, int(math.max((newest + 1) * bms + keep - now, 1000)))
   end
 
-  local inc = redis.call('HMGET', ki, 'open', 'last', 'cs', 'ce', 'fb', 'fc')
+  local inc = redis.call('HMGET', ki, 'open', 'last', 'cs', 'ce', 'fb', 'fc', 'fa')
   local open = tonumber(inc[1]) or 0
-  local flagged, fb, fc = 0, tonumber(inc[5]) or -1, tonumber(inc[6]) or 0
+  local flagged, fb, fc, fa = 0, tonumber(inc[5]) or -1, tonumber(inc[6]) or 0, tonumber(inc[7]) or -1
   if open == 0 and w > threshold then
     local count = w
     local cs, ce = tonumber(inc[3]), tonumber(inc[4])
@@ -163,11 +164,14 @@ local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, f
     end
     if count > threshold then
       flagged = (tonumber(inc[2]) or 0) + 1
-      open, fb, fc = flagged, t, count
-      redis.call('HSET', ki, 'open', int(open), 'last', int(open), 'fb', int(fb), 'fc', int(fc))
+      open, fb, fc, fa = flagged, t, count, math.max(t * bms, math.min(now, (t + 1) * bms - 1))
+      redis.call('HSET', ki, 'open', int(open), 'last', int(open), 'fb', int(fb), 'fc', int(fc), 'fa', int(fa))
     end
   end
-  return {w, wr, flagged, open, fb, fc}
+  if open == 0 then
+    fa = -1
+  end
+  return {w, wr, flagged, open, fb, fc, fa}
 end
 
 -- Ships the buckets of one or more entities of one slot (one call amortizes the call's fixed
@@ -211,8 +215,9 @@ local function open_incident(keys, args)
   local inc = redis.call('HMGET', ki, 'open', 'last')
   local open, last = tonumber(inc[1]) or 0, tonumber(inc[2]) or 0
   if open == 0 and seq > last then
-    redis.call('HSET', ki, 'open', int(seq), 'last', int(seq), 'fb', int(num(args[2], 'flag bucket')),
-        'fc', int(num(args[3], 'flag count')))
+    local fb = num(args[2], 'flag bucket')
+    redis.call('HSET', ki, 'open', int(seq), 'last', int(seq), 'fb', int(fb),
+        'fc', int(num(args[3], 'flag count')), 'fa', int(tonumber(args[4]) or -1))
     return seq
   end
   return open
@@ -267,4 +272,4 @@ redis.register_function('tollgate_ship', ship)
 redis.register_function('tollgate_open', open_incident)
 redis.register_function('tollgate_close', close_incident)
 redis.register_function{function_name = 'tollgate_series', callback = series, flags = {'no-writes'}}
-redis.register_function{function_name = 'tollgate_version', callback = function() return 1 end, flags = {'no-writes'}}
+redis.register_function{function_name = 'tollgate_version', callback = function() return 2 end, flags = {'no-writes'}}
