@@ -27,8 +27,12 @@ import org.slf4j.LoggerFactory;
  */
 final class ShipRound {
     private static final Logger log = LoggerFactory.getLogger(ShipRound.class);
-    /** Calls in flight at once; well under {@link RedisLink#REQUEST_QUEUE}. */
-    static final int CHUNK = 8_192;
+    /**
+     * Calls in flight at once; well under {@link RedisLink#REQUEST_QUEUE}, and few enough that the
+     * last call of a chunk is answered within the command timeout even from a slow Redis (a
+     * chunk of 8,192 on a CPU-starved machine outlived a 5 s timeout).
+     */
+    static final int CHUNK = 2_048;
     /** Entities of one slot in one call at most. */
     static final int MAX_ENTITIES_PER_CALL = 32;
     /** Arguments per call at most (unless one entity alone has more: a full re-ship of a busy day). */
