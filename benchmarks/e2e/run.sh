@@ -9,6 +9,13 @@
 #   ROUNDS=5 DURATION=20s benchmarks/e2e/run.sh
 #   ONLY=p3 ROUNDS=1 DURATION=5s benchmarks/e2e/run.sh   # P3 and P3 gzip only (a reduced round)
 #   ONLY=accesslog benchmarks/e2e/run.sh                 # req/s with the access log on / off
+#   ONLY=p1 SERVER_CPUS=0 LOAD_CPUS=1 benchmarks/e2e/run.sh  # P1 and P2 only, pinned (see below)
+#
+# Pinning: on a small machine the load generator and the proxies starve each other. SERVER_CPUS
+# (a taskset list) pins the upstream, nginx and Tollgate; LOAD_CPUS pins wrk and the latency tool.
+# nginx as a proxy then runs as many workers as SERVER_CPUS holds, and Tollgate (whose event loops
+# follow the JVM's available processors, which follow the affinity) as many event loops: the same
+# count on both sides. TOLLGATE_JAR measures another build of the gateway (a before/after run).
 #
 # The upstream nginx compresses (gzip level 1) when a request asks for it, so P1, P2 and P3 run on
 # the plain page (wrk sends no Accept-Encoding; Tollgate forwards `identity`) and "P3 gzip" runs
@@ -39,7 +46,16 @@ need nginx nginx-light
 need wrk wrk
 NGINX=$(command -v nginx)
 
-JAR=gateway/target/tollgate.jar
+JAR=${TOLLGATE_JAR:-gateway/target/tollgate.jar}
+SERVER_CPUS=${SERVER_CPUS:-}
+LOAD_CPUS=${LOAD_CPUS:-}
+# command prefixes (taskset execs the command: a background job's $! is the process itself)
+SRV=(); [ -n "$SERVER_CPUS" ] && SRV=(taskset -c "$SERVER_CPUS")
+LOAD=(); [ -n "$LOAD_CPUS" ] && LOAD=(taskset -c "$LOAD_CPUS")
+# the number of CPUs in a taskset list such as 0 or 0,1 or 0-1
+cpus() { local n=0 part; for part in ${1//,/ }; do
+  if [[ $part == *-* ]]; then n=$((n + ${part#*-} - ${part%-*} + 1)); else n=$((n + 1)); fi; done; echo "$n"; }
+NGINX_WORKERS=auto; [ -n "$SERVER_CPUS" ] && NGINX_WORKERS=$(cpus "$SERVER_CPUS")
 if [ ! -f "$JAR" ] || [ ! -f benchmarks/target/benchmarks.jar ]; then
   echo "building $JAR and benchmarks/target/benchmarks.jar ..."
   mvn -B -q package -DskipTests
@@ -58,11 +74,12 @@ trap cleanup EXIT
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 not listening" >&2; exit 1; }
 
 # the page: 10 posts of the built-in post API (about 2.8 KB)
-java -jar "$JAR" upstream --port "$UP" >/dev/null 2>&1 & PIDS+=($!)
+"${SRV[@]}" java -jar "$JAR" upstream --port "$UP" >/dev/null 2>&1 & PIDS+=($!)
 wait_port "$UP"
 curl -s "http://127.0.0.1:$UP/2/tweets/search/recent?max_results=10" > "$WORK/page.json"
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
 echo "page: $(wc -c < "$WORK/page.json") bytes, 10 posts"
+echo "pinning: servers on CPUs ${SERVER_CPUS:-any}, load generators on CPUs ${LOAD_CPUS:-any}; nginx proxy workers: $NGINX_WORKERS; gateway: $JAR"
 chmod 755 "$WORK"; chmod 644 "$WORK/page.json" # nginx workers run as another user when started as root
 
 mkdir -p "$WORK/tmp"
@@ -77,7 +94,7 @@ http {
 }
 CONF
 cat > "$WORK/proxy.conf" <<CONF
-worker_processes auto; ${common//PIDFILE/$WORK/proxy.pid}
+worker_processes $NGINX_WORKERS; ${common//PIDFILE/$WORK/proxy.pid}
 http {
   access_log off; client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
   uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp; keepalive_requests 1000000;
@@ -85,8 +102,8 @@ http {
   server { listen 127.0.0.1:$NGX; location / { proxy_pass http://api; proxy_http_version 1.1; proxy_set_header Connection ""; } }
 }
 CONF
-"$NGINX" -c "$WORK/upstream.conf" -p "$WORK"
-"$NGINX" -c "$WORK/proxy.conf" -p "$WORK"
+"${SRV[@]}" "$NGINX" -c "$WORK/upstream.conf" -p "$WORK"
+"${SRV[@]}" "$NGINX" -c "$WORK/proxy.conf" -p "$WORK"
 
 # on: metering and the access log on (the defaults); off: a plain pass-through (P3); nolog: metering on, access log off
 for mode in on off nolog; do
@@ -101,7 +118,7 @@ dataDir: data-$mode
 counting: {enabled: $enabled}
 accessLog: {enabled: $accesslog}
 CONF
-  java ${JAVA_OPTS:-} -jar "$JAR" serve --config "$WORK/tollgate-$mode.yaml" > "$WORK/tollgate-$mode.log" 2>&1 & PIDS+=($!)
+  "${SRV[@]}" java ${JAVA_OPTS:-} -jar "$JAR" serve --config "$WORK/tollgate-$mode.yaml" > "$WORK/tollgate-$mode.log" 2>&1 & PIDS+=($!)
 done
 wait_port "$NGX"; wait_port "$TG"; wait_port "$TGOFF"; wait_port "$TGNOLOG"
 
@@ -119,7 +136,7 @@ for p in $UP $NGX $TG $TGOFF; do check "$p" "" ""; done
 for p in $UP $TG $TGOFF; do check "$p" "Accept-Encoding: gzip" gzip; done
 
 # rps PORT DURATION [HEADER]: requests per second of one wrk run
-rps() { wrk -t"$THREADS" -c"$CONNS" -d"$2" ${3:+-H "$3"} "http://127.0.0.1:$1$URL" | awk '/Requests\/sec/ {print $2}'; }
+rps() { "${LOAD[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$2" ${3:+-H "$3"} "http://127.0.0.1:$1$URL" | awk '/Requests\/sec/ {print $2}'; }
 echo "warming up (JIT) ..."
 for p in $NGX $TG $TGOFF; do rps "$p" 5s >/dev/null; done
 for p in $TG $TGOFF; do rps "$p" 3s "Accept-Encoding: gzip" >/dev/null; done
@@ -130,7 +147,7 @@ ticks() { local t=0; for p in "$@" $(for q in "$@"; do pgrep -P "$q" || true; do
 HZ=$(getconf CLK_TCK)
 # requests/s and the proxy's CPU microseconds per request, for one wrk run
 measure() { local port=$1 pids=$2 before after out n
-  before=$(ticks $pids); out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" ${3:+-H "$3"} "http://127.0.0.1:$port$URL"); after=$(ticks $pids)
+  before=$(ticks $pids); out=$("${LOAD[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" ${3:+-H "$3"} "http://127.0.0.1:$port$URL"); after=$(ticks $pids)
   n=$(echo "$out" | awk '/requests in/ {print $1}')
   echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(awk -v t=$((after - before)) -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')"; }
 
@@ -175,7 +192,7 @@ printf "P1 (target >= 1.0) = median ratio: %s\n\n" "$(printf '%s\n' "${ratios[@]
 # P2: latency at a constant rate of half nginx's maximum, timed from the intended send time
 RATE=$(printf '%s\n' "${NGINX_RPS[@]}" | median | awk '{printf "%d", $1 / 2}')
 LAT_SECONDS=${LAT_SECONDS:-20}
-latency() { java -cp benchmarks/target/benchmarks.jar dev.tollgate.benchmarks.LatencyTool "http://127.0.0.1:$1$URL" "$RATE" "$LAT_SECONDS" "$CONNS" 5 1 2>/dev/null; }
+latency() { "${LOAD[@]}" java -cp benchmarks/target/benchmarks.jar dev.tollgate.benchmarks.LatencyTool "http://127.0.0.1:$1$URL" "$RATE" "$LAT_SECONDS" "$CONNS" 5 1 2>/dev/null; }
 echo "P2: constant rate $RATE req/s (half of nginx's median maximum), $CONNS connections, ${LAT_SECONDS}s after 5s warm-up; latency in microseconds"
 p99s=()
 for r in $(seq 1 "$ROUNDS"); do
@@ -185,6 +202,7 @@ for r in $(seq 1 "$ROUNDS"); do
   p99s+=("$(awk -v a="$tp" -v b="$np" 'BEGIN {printf "%.3f", a / b}')")
 done
 printf "P2 (target <= 1.0) = median p99 ratio tollgate / nginx: %s\n\n" "$(printf '%s\n' "${p99s[@]}" | median)"
+[ "$ONLY" = p1 ] && exit 0
 fi
 echo "P3: Tollgate metering on vs off (pass-through)"
 compare "tollgate metering on" "$TG" "$TG_PID" "tollgate metering off" "$TGOFF" "$TGOFF_PID" "P3 (target >= 0.97)"

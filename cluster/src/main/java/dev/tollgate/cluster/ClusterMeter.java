@@ -83,13 +83,19 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
     private final Map<String, Open> open = new ConcurrentHashMap<>();
     /** Flags this gateway raised while Redis was away, to offer to Redis when it is back. */
     private final Map<String, Open> unoffered = new ConcurrentHashMap<>();
+    /** Entities whose open incident this gateway raised (its flag record durable): it writes their provisional updates. */
+    private final Map<String, Open> raisedHere = new ConcurrentHashMap<>();
     /** Entities whose flag this gateway is writing now (its local record not yet durable). */
     private final Map<String, Boolean> flagging = new ConcurrentHashMap<>();
     private final LongAdder flagsRaised = new LongAdder();
     private final LongAdder finalsWritten = new LongAdder();
     private final LongAdder certainFlags = new LongAdder();
-    private volatile long lastRefreshMillis = Long.MIN_VALUE;
+    /** System.nanoTime of the next read of PostgreSQL: a cadence in real time, whatever the meter's clock says. */
+    private volatile long nextRefreshNanos = Long.MIN_VALUE;
     private volatile IncidentHistory history = IncidentHistory.of(List.of());
+    /** Why the last read of PostgreSQL failed and since when; null while reads succeed. */
+    private volatile String readFailure;
+    private volatile Instant readFailingSince;
 
     private ClusterMeter(ClusterSettings settings, Meter local, DamagesTerms terms, Clock clock, Records records, Ledger localLedger) {
         this.nodeId = settings.nodeId();
@@ -153,6 +159,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
         flagsRaised.increment();
         records.flag(provisional, () -> {
             open.put(entity, flag);
+            raisedHere.put(entity, flag);
             flagging.remove(entity);
             ledger.wake();
             log.warn("flag: entity={} posts24h={} threshold={} at={} (cluster: decided {})", entity, flag.flagCount(),
@@ -225,7 +232,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
         } else if (!unoffered.isEmpty()) {
             offerOwnFlags();
         }
-        if (now - lastRefreshMillis >= REFRESH_MILLIS || lastRefreshMillis == Long.MIN_VALUE) {
+        if (nextRefreshNanos == Long.MIN_VALUE || System.nanoTime() - nextRefreshNanos >= 0) {
             refresh(now);
         }
         if (redisUp) {
@@ -291,16 +298,36 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
             List<ClusterLedger.OpenIncident> open = ledger.openIncidents();
             Map<String, Open> fresh = new HashMap<>();
             for (ClusterLedger.OpenIncident o : open) {
-                fresh.put(o.entity(), new Open((int) o.sequence(), o.flaggedAt().toEpochMilli(), o.flagCount()));
+                Open flag = new Open((int) o.sequence(), o.flaggedAt().toEpochMilli(), o.flagCount());
+                fresh.put(o.entity(), flag);
+                if (nodeId.equals(o.nodeId())) {
+                    raisedHere.putIfAbsent(o.entity(), flag); // ours, after a restart too: its updates are ours to write
+                }
             }
             fresh.forEach(this.open::put);
+            // an incident of ours PostgreSQL no longer holds open was finalized (here or elsewhere): no more updates of it
+            raisedHere.entrySet().removeIf(e -> {
+                Open o = fresh.get(e.getKey());
+                return (o == null || o.sequence() != e.getValue().sequence()) && !recentlyRaised(e.getKey(), now);
+            });
             // a flag PostgreSQL does not hold open is over (finalized elsewhere), unless it is still on its way there
             this.open.keySet().removeIf(e -> !fresh.containsKey(e) && !flagging.containsKey(e) && !unoffered.containsKey(e)
                     && !recentlyRaised(e, now));
             history = IncidentHistory.of(ledger.records());
-            lastRefreshMillis = now;
+            nextRefreshNanos = System.nanoTime() + REFRESH_MILLIS * 1_000_000;
+            if (readFailure != null) {
+                log.info("cluster: PostgreSQL readable again (failing since {})", readFailingSince);
+            }
+            readFailure = null;
+            readFailingSince = null;
         } catch (SQLException | RuntimeException e) {
-            log.debug("cluster: PostgreSQL not readable now ({}); flags known stay as they are", e.toString());
+            if (readFailure == null) {
+                readFailingSince = Instant.ofEpochMilli(now);
+                log.warn("cluster: PostgreSQL cannot be read ({}); flags known stay as they are, records wait in the local ledger",
+                        e.toString());
+            }
+            readFailure = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            nextRefreshNanos = System.nanoTime() + 1_000_000_000L; // try again in a second
         }
     }
 
@@ -333,6 +360,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
                 if (o != null && o.sequence() == sequence) {
                     open.remove(entity, o);
                 }
+                raisedHere.computeIfPresent(entity, (k, mine) -> mine.sequence() == sequence ? null : mine);
                 finalsWritten.increment();
                 log.info("damage period final: entity={} #{} period={}..{} (cluster: finalized by {})", entity, sequence,
                         Instant.ofEpochMilli(start), Instant.ofEpochMilli(end), nodeId);
@@ -417,6 +445,25 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
         return ledger.records();
     }
 
+    /** The open incidents this gateway raised, as they stand now: their provisional updates are this gateway's to write. */
+    public List<Incident> raisedHere() {
+        List<Incident> out = new ArrayList<>();
+        raisedHere.forEach((entity, o) -> {
+            try {
+                out.add(assess(entity, o, Incident.Status.PROVISIONAL, true));
+            } catch (RuntimeException e) {
+                log.debug("cluster: provisional update of {} postponed: {}", entity, e.toString()); // Redis away: the next tick
+            }
+        });
+        return out;
+    }
+
+    /** True while {@code incident} is open and raised here: no final of it has been seen. */
+    public boolean stillOpenHere(Incident incident) {
+        Open o = raisedHere.get(incident.entity());
+        return o != null && o.sequence() == incident.sequence();
+    }
+
     /** The incidents as the cluster chain holds them: finals, then the open ones with their period as it stands now. */
     @Override
     public List<Incident> incidents() {
@@ -438,6 +485,21 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
 
     public ClusterLedger.Status postgresStatus() {
         return ledger.status();
+    }
+
+    /**
+     * Null while PostgreSQL is fine for this gateway (delivery and reads), else why not and since
+     * when: for readiness and the status API, which name the degraded link.
+     */
+    public String postgresProblem() {
+        ClusterLedger.Status s = ledger.status();
+        if (!s.up()) {
+            return "unreachable since " + s.since() + (s.lastError() == null ? "" : " (" + s.lastError() + ")") + "; " + s.pending()
+                    + " records wait in the local ledger";
+        }
+        String read = readFailure;
+        return read == null ? null : "cannot be read since " + readFailingSince + " (" + read + "); " + s.pending()
+                + " records wait in the local ledger";
     }
 
     public WindowShipper.Stats shipping() {

@@ -1,7 +1,6 @@
 package dev.tollgate.gateway;
 
 import dev.tollgate.cluster.ClusterMeter;
-import dev.tollgate.cluster.postgres.ClusterLedger;
 import dev.tollgate.cluster.redis.GlobalWindows;
 import dev.tollgate.gateway.admin.ClusterView;
 import dev.tollgate.gateway.admin.GatewayMetrics;
@@ -23,17 +22,13 @@ final class ClusterLinks {
             return s.up() ? null : "unreachable since " + s.since() + (s.lastError() == null ? "" : " (" + s.lastError() + ")")
                     + "; counting goes on locally and is shipped when it returns";
         });
-        readiness.link("postgres", () -> {
-            ClusterLedger.Status s = cluster.postgresStatus();
-            return s.up() ? null : "unreachable since " + s.since() + (s.lastError() == null ? "" : " (" + s.lastError() + ")") + "; "
-                    + s.pending() + " records wait in the local ledger";
-        });
+        readiness.link("postgres", cluster::postgresProblem);
         metrics.gauge("tollgate_cluster_redis_up", "1 while the last exchange with Redis succeeded, else 0",
                 () -> cluster.redisStatus().up() ? 1 : 0);
         metrics.gaugeSeconds("tollgate_cluster_redis_last_success_timestamp_seconds", "When the last exchange with Redis succeeded (Unix time)",
                 () -> seconds(cluster.redisStatus().lastSuccess()));
-        metrics.gauge("tollgate_cluster_postgres_up", "1 while the last delivery attempt reached PostgreSQL, else 0",
-                () -> cluster.postgresStatus().up() ? 1 : 0);
+        metrics.gauge("tollgate_cluster_postgres_up", "1 while PostgreSQL takes this gateway's records and answers its reads, else 0",
+                () -> cluster.postgresProblem() == null ? 1 : 0);
         metrics.gauge("tollgate_cluster_postgres_pending_records", "Local ledger records not yet delivered to PostgreSQL",
                 () -> cluster.postgresStatus().pending());
         metrics.counter("tollgate_cluster_shipments_total", "Rounds of shipping this gateway's counts to Redis", () -> cluster.shipping().rounds());

@@ -221,7 +221,18 @@ public final class Gateway implements AutoCloseable {
             if (cluster != null) {
                 ClusterLinks.register(cluster, readiness, metrics);
             }
-            this.provisional = new ProvisionalUpdates(meter, writer, options.clock(), history.provisionalAsOf());
+            this.provisional = new ProvisionalUpdates(cluster == null ? ProvisionalUpdates.Source.of(meter) : new ProvisionalUpdates.Source() {
+                // cluster mode: the updates of the incidents this gateway raised (PostgreSQL takes those of the flagging gateway only)
+                @Override
+                public java.util.List<Incident> incidents() {
+                    return cluster.raisedHere();
+                }
+
+                @Override
+                public boolean stillOpen(Incident incident) {
+                    return cluster.stillOpenHere(incident);
+                }
+            }, writer, options.clock(), history.provisionalAsOf());
             this.admin = new AdminServer(token, metrics, view, meter, cluster == null ? null : ClusterLinks.view(cluster), directory, seen,
                     readiness, ledger, options.clock(), transport,
                     writer::periodOf);

@@ -63,6 +63,28 @@ class AccessLogTest {
     }
 
     @Test
+    void refusalsByTheHeadValidator_logTheirMethodTargetAndBytes() throws Exception {
+        try (GatewayFixture f = new GatewayFixture(dir, PostApiServer.Options.defaults(), "")) {
+            try (RawHttp raw = f.raw()) { // a control byte in the target: refused before Netty parses the head
+                assertThat(raw.exchange("GET /2/tweets/a\u0000b?x=1 HTTP/1.1\r\nHost: a\r\n\r\n").status()).isEqualTo(400);
+            }
+            try (RawHttp raw = f.raw()) { // no request line to speak of
+                assertThat(raw.exchange("\u0001\u0002 HTTP/1.1\r\nHost: a\r\n\r\n").status()).isEqualTo(400);
+            }
+            List<JsonNode> lines = awaitLines(dir.resolve("data/access.log"), 2);
+            lines.sort(java.util.Comparator.comparing(l -> l.get("method").asText()));
+            assertThat(lines.get(1).get("method").asText()).isEqualTo("GET"); // was GET /bad-request for both
+            assertThat(lines.get(1).get("target").asText()).isEqualTo("/2/tweets/a%00b?x=1");
+            assertThat(lines.get(0).get("method").asText()).isEqualTo("-");
+            assertThat(lines.get(0).get("target").asText()).isEqualTo("-");
+            for (JsonNode l : lines) {
+                assertThat(l.get("outcome").asText()).isEqualTo("rejected");
+                assertThat(l.get("bytes").asLong()).as("the problem's bytes").isPositive(); // was 0
+            }
+        }
+    }
+
+    @Test
     void off_byConfig_writesNothing() throws Exception {
         try (GatewayFixture f = new GatewayFixture(dir, PostApiServer.Options.defaults(), "accessLog:\n  enabled: false\n")) {
             assertThat(f.get("/2/tweets/search/recent?max_results=1").statusCode()).isEqualTo(200);

@@ -109,15 +109,25 @@ class RequestFramingConformanceTest {
                 Arguments.of("RFC 9112 §6.1 (CL.TE smuggling): an obfuscated 'Transfer-Encoding : chunked' with Content-Length",
                         "POST /p HTTP/1.1\r\n" + H + "Content-Length: 6\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\nG", "malformed"),
                 Arguments.of("RFC 9112 §6.1 (TE.TE smuggling): 'Transfer-Encoding: chunked' and a second, bogus Transfer-Encoding",
-                        "POST /p HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\nTransfer-encoding: cow\r\n\r\n0\r\n\r\n", "malformed"),
+                        "POST /p HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\nTransfer-encoding: cow\r\n\r\n0\r\n\r\n", "framing"),
                 Arguments.of("RFC 9112 §6.1 (TE.TE smuggling): a Transfer-Encoding value folded onto a second line",
                         "POST /p HTTP/1.1\r\n" + H + "Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n", "malformed"),
                 Arguments.of("RFC 9112 §6.1: a transfer coding other than chunked is refused (gzip, chunked)",
                         "POST /p HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "framing"),
                 Arguments.of("RFC 9112 §6.3: Content-Length = 1*DIGIT (a negative length)",
-                        "POST /p HTTP/1.1\r\n" + H + "Content-Length: -1\r\n\r\n", "malformed"),
-                Arguments.of("RFC 9112 §3.2.2: absolute-form is refused here, even naming this host (one upstream, no proxying)",
-                        "GET http://t/p HTTP/1.1\r\n" + H + "\r\n", "target"));
+                        "POST /p HTTP/1.1\r\n" + H + "Content-Length: -1\r\n\r\n", "framing"),
+                Arguments.of("RFC 9112 §3.2.2 with RFC 9110 §4.2: absolute-form with a scheme other than http or https is refused",
+                        "GET ftp://t/p HTTP/1.1\r\n" + H + "\r\n", "target"),
+                Arguments.of("RFC 9110 §4.2.4: a recipient SHOULD treat userinfo in an http(s) target as an error",
+                        "GET http://user:pw@t/p HTTP/1.1\r\n" + H + "\r\n", "target"),
+                Arguments.of("RFC 9110 §4.2.1: a recipient that processes an http URI with an empty host MUST reject it as invalid",
+                        "GET http:///p HTTP/1.1\r\n" + H + "\r\n", "target"),
+                Arguments.of("RFC 9110 §4.2.1 with RFC 3986 §3.2.2: an absolute-form authority must be host[:port] (a bad pct-encoding)",
+                        "GET http://a%zz/p HTTP/1.1\r\n" + H + "\r\n", "target"),
+                Arguments.of("RFC 9112 §3.2.3: authority-form is only for CONNECT",
+                        "GET t:80 HTTP/1.1\r\n" + H + "\r\n", "target"),
+                Arguments.of("RFC 9112 §3.2: a server MUST respond 400 to any HTTP/1.1 request that lacks a Host header field (absolute-form too)",
+                        "GET http://t/p HTTP/1.1\r\n\r\n", "host"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -166,6 +176,45 @@ class RequestFramingConformanceTest {
         assertThat(got.header("X-Keep")).isEqualTo("v");
         assertThat(got.hasHeader("X-Hop")).isFalse();
         assertThat(got.header("Via")).isEqualTo("1.1 tollgate");
+    }
+
+    @Test
+    @DisplayName("RFC 9112 §3.2.2: a server MUST accept the absolute-form; it MUST ignore the received Host and use the target's host: forwarded in origin-form")
+    void absoluteForm_forwardedInOriginForm_withTheTargetsAuthorityAsHost() throws Exception {
+        RawHttp.Response r = accept("GET http://api.example:8443/2/tweets?q=a%20b HTTP/1.1\r\nHost: other.example\r\nX-Keep: v\r\n\r\n");
+        assertThat(r.status()).isEqualTo(200);
+        ScriptedUpstream.Received got = upstream.received.get(0);
+        assertThat(got.head()).startsWith("GET /2/tweets?q=a%20b HTTP/1.1\r\n");
+        assertThat(got.header("Host")).isEqualTo("api.example:8443");
+        assertThat(got.head().split("(?i)\r\nhost:", -1)).as("exactly one Host line").hasSize(2);
+        assertThat(got.header("X-Keep")).isEqualTo("v");
+    }
+
+    @Test
+    @DisplayName("RFC 9112 §3.2.1: an empty path is sent as \"/\" in origin-form; RFC 3986 §3.1: the scheme is case-insensitive")
+    void absoluteForm_emptyPath_isSlash_schemeAnyCase() throws Exception {
+        assertThat(accept("GET HTTPS://[::1]:8443?x=1 HTTP/1.1\r\nHost: t\r\n\r\n").status()).isEqualTo(200);
+        ScriptedUpstream.Received got = upstream.received.get(0);
+        assertThat(got.head()).startsWith("GET /?x=1 HTTP/1.1\r\n");
+        assertThat(got.header("Host")).isEqualTo("[::1]:8443");
+    }
+
+    @Test
+    @DisplayName("RFC 9112 §3.2.4: an OPTIONS request in absolute-form with an empty path and no query is forwarded with a request-target of \"*\"")
+    void absoluteForm_optionsWithAnEmptyPath_isAsterisk() throws Exception {
+        assertThat(accept("OPTIONS http://api.example:8080 HTTP/1.1\r\nHost: t\r\n\r\n").status()).isEqualTo(200);
+        ScriptedUpstream.Received got = upstream.received.get(0);
+        assertThat(got.head()).startsWith("OPTIONS * HTTP/1.1\r\n");
+        assertThat(got.header("Host")).isEqualTo("api.example:8080");
+    }
+
+    @Test
+    @DisplayName("RFC 9112 §3.2.2 with §3.2: an HTTP/1.0 absolute-form request needs no Host; the target's is sent")
+    void absoluteForm_http10WithoutHost_forwardedWithTheTargetsHost() throws Exception {
+        assertThat(accept("GET http://api.example/p HTTP/1.0\r\n\r\n").status()).isEqualTo(200);
+        ScriptedUpstream.Received got = upstream.received.get(0);
+        assertThat(got.head()).startsWith("GET /p HTTP/1.1\r\n");
+        assertThat(got.header("Host")).isEqualTo("api.example");
     }
 
     @Test

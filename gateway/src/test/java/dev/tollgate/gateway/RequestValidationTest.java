@@ -58,7 +58,7 @@ class RequestValidationTest {
                 Arguments.of("bad chunk size", "POST /p HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
                 Arguments.of("no Host in HTTP/1.1", "GET /p HTTP/1.1\r\n\r\n", 400),
                 Arguments.of("two Hosts", "GET /p HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
-                Arguments.of("absolute form", "GET http://evil.example/p HTTP/1.1\r\n" + h + "\r\n", 400),
+                Arguments.of("absolute form, not http(s)", "GET gopher://evil.example/p HTTP/1.1\r\n" + h + "\r\n", 400),
                 Arguments.of("CONNECT", "CONNECT evil.example:443 HTTP/1.1\r\n" + h + "\r\n", 405),
                 Arguments.of("HTTP/2 preface version", "GET /p HTTP/2.0\r\n" + h + "\r\n", 505),
                 Arguments.of("garbage request line", "HELLO\r\n\r\n", 400),

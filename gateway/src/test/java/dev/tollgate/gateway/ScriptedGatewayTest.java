@@ -3,7 +3,10 @@ package dev.tollgate.gateway;
 import dev.tollgate.meter.ManualClock;
 import dev.tollgate.meter.MeterListener;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,5 +48,45 @@ abstract class ScriptedGatewayTest {
 
     RawHttp client() throws IOException {
         return new RawHttp(gateway.proxyAddress());
+    }
+
+    /** The gateway-side port of the upstream connection each scripted request came on. */
+    final List<Integer> ports = new CopyOnWriteArrayList<>();
+
+    /** {@code a}, noting the connection it answers on. */
+    ScriptedUpstream.Action on(ScriptedUpstream.Action a) {
+        return (s, out) -> {
+            ports.add(s.getPort());
+            a.perform(s, out);
+        };
+    }
+
+    String metrics() {
+        return new String(gateway.metrics().scrape(), StandardCharsets.UTF_8);
+    }
+
+    /** The value of a metric line carrying all of {@code labels} (0 when absent). */
+    double metric(String name, String... labels) {
+        for (String line : metrics().split("\n")) {
+            if (!line.startsWith(name + "{")) {
+                continue;
+            }
+            boolean all = true;
+            for (String l : labels) {
+                all &= line.contains(l);
+            }
+            if (all) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return 0;
+    }
+
+    double errors(String kind) {
+        return metric("tollgate_errors_total", "kind=\"" + kind + "\"");
+    }
+
+    double upstreamErrors(int code) {
+        return metric("tollgate_requests_total", "outcome=\"upstream_error\"", "code=\"" + code + "\"");
     }
 }

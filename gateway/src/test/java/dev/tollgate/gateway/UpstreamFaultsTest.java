@@ -11,14 +11,15 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * An upstream that breaks HTTP (SPEC §8): exactly one response per request, in order, whatever it
@@ -29,48 +30,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class UpstreamFaultsTest extends ScriptedGatewayTest {
 
-    /** The gateway-side port of the upstream connection each scripted request came on. */
-    final List<Integer> ports = new CopyOnWriteArrayList<>();
-
     void start(String upstreamUrl) throws Exception {
         start(upstreamUrl, "");
-    }
-
-    /** {@code a}, noting the connection it answers on. */
-    ScriptedUpstream.Action on(ScriptedUpstream.Action a) {
-        return (s, out) -> {
-            ports.add(s.getPort());
-            a.perform(s, out);
-        };
-    }
-
-    String metrics() {
-        return new String(gateway.metrics().scrape(), StandardCharsets.UTF_8);
-    }
-
-    /** The value of a metric line carrying all of {@code labels} (0 when absent). */
-    double metric(String name, String... labels) {
-        for (String line : metrics().split("\n")) {
-            if (!line.startsWith(name + "{")) {
-                continue;
-            }
-            boolean all = true;
-            for (String l : labels) {
-                all &= line.contains(l);
-            }
-            if (all) {
-                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        return 0;
-    }
-
-    double errors(String kind) {
-        return metric("tollgate_errors_total", "kind=\"" + kind + "\"");
-    }
-
-    double upstreamErrors(int code) {
-        return metric("tollgate_requests_total", "outcome=\"upstream_error\"", "code=\"" + code + "\"");
     }
 
     static String page(int posts) {
@@ -87,6 +48,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     // ---- body after a bodiless response ---------------------------------------------------------
 
     @Test
+    @DisplayName("RFC 9112 §6.3: any response to a HEAD request is terminated by the first empty line after the header fields: a body sent after it never reaches the client, that connection is not reused")
     void headResponseWithABody_bodyNeverReachesTheClient_andTheNextRequestGoesOnAFreshConnection() throws Exception {
         upstream = new ScriptedUpstream();
         upstream.then(on(ScriptedUpstream.respond("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\nhello")));
@@ -106,6 +68,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     }
 
     @Test
+    @DisplayName("RFC 9112 §6.3 with §9.3.2: a 204 ends with its header section; bytes after it are no response: pipelined requests get one response each, in order")
     void noContentWithABody_pipelined_oneResponsePerRequest_inOrder() throws Exception {
         upstream = new ScriptedUpstream();
         upstream.then(on(ScriptedUpstream.respond("HTTP/1.1 204 No Content\r\n\r\n{\"data\":[{\"id\":\"1\"}]}\r\n")));
@@ -128,6 +91,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     }
 
     @Test
+    @DisplayName("RFC 9112 §6.3: a 304 ends with its header section: a second response sent after it (response splitting) is dropped, never relayed")
     void notModifiedFollowedByASecondResponse_theSmuggledResponseIsDropped() throws Exception {
         upstream = new ScriptedUpstream();
         upstream.then(on(ScriptedUpstream.respond("HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n\r\n"
@@ -144,6 +108,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     }
 
     @Test
+    @DisplayName("RFC 9110 §15.2: 1xx responses are interim, the final response follows: relayed alone, a body after the final 204 dropped")
     void interimResponsesAreNotForwarded_andABodyAfterTheFinal204IsDropped() throws Exception {
         upstream = new ScriptedUpstream();
         upstream.then(on(ScriptedUpstream.respond("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
@@ -160,6 +125,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     }
 
     @Test
+    @DisplayName("RFC 9112 §9.3: bytes an upstream sends with no request outstanding close that pooled connection; the next request goes on a fresh one")
     void bytesSentOnAnIdlePooledConnection_closeIt_andTheNextRequestIsServed() throws Exception {
         CountDownLatch answered = new CountDownLatch(1);
         upstream = new ScriptedUpstream();
@@ -179,6 +145,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     // ---- an early answer --------------------------------------------------------------------------
 
     @Test
+    @DisplayName("RFC 9112 §9.3 with §9.6: a response that arrives before the request body is complete is relayed with Connection: close; the rest of the body is not forwarded and both connections close")
     void earlyAnswerWhileTheBodyArrives_isRelayedWithClose_andTheRestOfTheBodyIsNotForwarded() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             CompletableFuture<String> seen = new CompletableFuture<>();
@@ -228,22 +195,37 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
 
     // ---- faults: 502/504 for that request only, the connection goes on ----------------------------
 
+    static Stream<Arguments> malformedHeads() {
+        return Stream.of(
+                Arguments.of("RFC 9112 §4: status-code = 3DIGIT (letters O for zeros)",
+                        "HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n"),
+                Arguments.of("RFC 9112 §4: status-code = 3DIGIT (two digits)",
+                        "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n"),
+                Arguments.of("RFC 9110 §15: a status code outside 100–599",
+                        "HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n"),
+                Arguments.of("RFC 9112 §2.3: HTTP-version = HTTP-name \"/\" DIGIT \".\" DIGIT, major version 1 (HTTP/2.0 in an HTTP/1.1 stream)",
+                        "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
+                Arguments.of("RFC 9112 §2.2: a bare LF as the line terminator of a response is refused (the safe choice)",
+                        "HTTP/1.1 200 OK\nContent-Length: 0\n\n"),
+                Arguments.of("RFC 9112 §5: field-line = field-name \":\" OWS field-value OWS (no colon)",
+                        "HTTP/1.1 200 OK\r\nNo-Colon-Here\r\nContent-Length: 0\r\n\r\n"),
+                Arguments.of("RFC 9112 §5.2: obs-fold (a field line starting with whitespace, right after the status line)",
+                        "HTTP/1.1 200 OK\r\n Folded: first line\r\nContent-Length: 0\r\n\r\n"),
+                Arguments.of("RFC 9110 §5.5: a field value contains no control characters (NUL)",
+                        "HTTP/1.1 200 OK\r\nX-A: a\u0000b\r\nContent-Length: 0\r\n\r\n"),
+                Arguments.of("RFC 9110 §5.1: field-name = token (a control character in the name)",
+                        "HTTP/1.1 200 OK\r\nX\u0001A: b\r\nContent-Length: 0\r\n\r\n"),
+                Arguments.of("RFC 9112 §6.3: several Content-Length values that differ are an unrecoverable error",
+                        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 12\r\n\r\n{}{\"data\":[]}"),
+                Arguments.of("RFC 9112 §6.3: an invalid Content-Length is an unrecoverable error",
+                        "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n{}"),
+                Arguments.of("RFC 9112 §6.3: Transfer-Encoding with Content-Length ought to be handled as an error (response splitting)",
+                        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"));
+    }
+
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {
-        "HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 200 OK\nContent-Length: 0\n\n",
-        "HTTP/1.1 200 OK\r\nNo-Colon-Here\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 200 OK\r\n Folded: first line\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nX-A: a\u0000b\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nX\u0001A: b\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 12\r\n\r\n{}{\"data\":[]}",
-        "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n{}",
-        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-    })
-    void malformedStatusLineOrHeaders_is502_andTheNextRequestIsServed(String response) throws Exception {
+    @MethodSource("malformedHeads")
+    void malformedStatusLineOrHeaders_is502_andTheNextRequestIsServed(String clause, String response) throws Exception {
         upstream = new ScriptedUpstream();
         upstream.then(on(ScriptedUpstream.respond(response.getBytes(StandardCharsets.ISO_8859_1))));
         upstream.then(on(ScriptedUpstream.json(page(2))));
@@ -261,6 +243,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     }
 
     @Test
+    @DisplayName("SPEC §8: a response head larger than this gateway accepts (64 KiB) is a 502 for that request only; the next request is served")
     void oversizedResponseHead_is502_andTheNextRequestIsServed() throws Exception {
         upstream = new ScriptedUpstream();
         upstream.then(on(ScriptedUpstream.respond("HTTP/1.1 200 OK\r\nX-Big: " + "x".repeat(70_000) + "\r\nContent-Length: 0\r\n\r\n")));
@@ -277,6 +260,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     }
 
     @Test
+    @DisplayName("RFC 9112 §7.1 with §8: a chunk-size that is not 1*HEXDIG after the response started: the client connection is cut without a terminating chunk; only delivered posts charged")
     void brokenChunking_cutsTheClientConnection_withoutATerminatingChunk_andChargesOnlyWhatWasDelivered() throws Exception {
         String body = page(5);
         int cut = body.indexOf("{\"id\":\"2\"");
@@ -303,6 +287,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     }
 
     @Test
+    @DisplayName("RFC 9112 §8: a message that uses a valid Content-Length is incomplete if fewer octets are received: the client connection is cut, not completed")
     void contentLengthLongerThanTheBodyThenClose_cutsTheClientConnection_andTheNextConnectionIsServed() throws Exception {
         String body = page(4);
         upstream = new ScriptedUpstream();
@@ -324,6 +309,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     }
 
     @Test
+    @DisplayName("RFC 9112 §8 with SPEC §8: a reset mid-body leaves the response incomplete: the client connection is cut; only complete posts charged")
     void resetMidBody_cutsTheClientConnection_andChargesOnlyCompletePosts() throws Exception {
         String body = page(6);
         int cut = body.indexOf("{\"id\":\"3\"") + 4;
@@ -347,6 +333,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     }
 
     @Test
+    @DisplayName("SPEC §8: no response head within upstream.responseTimeout is a 504 for that request only; the next request is served on a fresh connection")
     void hungUpstream_is504_forThatRequestOnly_andTheNextRequestIsServed() throws Exception {
         CountDownLatch never = new CountDownLatch(1);
         upstream = new ScriptedUpstream();
@@ -366,7 +353,37 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
         Await.value(() -> gateway.meter().posts24h(ME), 2, "only the served page");
     }
 
+    /**
+     * The response deadline is one task per client connection (ResponseDeadline): an exchange
+     * answered in time leaves it pending, and the next exchange on the connection, which hangs,
+     * still gets its 504 a full responseTimeout (2 s here) after its own request, not at the
+     * first exchange's deadline.
+     */
     @Test
+    void answeredThenHung_onOneConnection_theHungRequestGets504_aFullTimeoutAfterItsOwnRequest() throws Exception {
+        CountDownLatch never = new CountDownLatch(1);
+        upstream = new ScriptedUpstream();
+        upstream.then(on(ScriptedUpstream.json(page(1))));
+        upstream.then(on(ScriptedUpstream.waitFor(never)));
+        upstream.then(on(ScriptedUpstream.json(page(2))));
+        start(upstream.url());
+        try (RawHttp c = client()) {
+            nextRequestIsServed(c, 1);
+            long sent = System.nanoTime();
+            RawHttp.Response r = c.exchange(RawHttp.get("/a"));
+            long waited = System.nanoTime() - sent;
+            assertThat(r.status()).isEqualTo(504);
+            assertThat(waited).as("nanoseconds until the 504").isGreaterThanOrEqualTo(java.util.concurrent.TimeUnit.SECONDS.toNanos(2));
+            nextRequestIsServed(c, 2);
+        } finally {
+            never.countDown();
+        }
+        assertThat(errors("upstream_timeout")).isEqualTo(1.0);
+        Await.value(() -> gateway.meter().posts24h(ME), 3, "the two served pages");
+    }
+
+    @Test
+    @DisplayName("SPEC §8: an upstream silent mid-body for upstream.idleTimeout: the client connection is cut; the posts delivered are charged")
     void upstreamSilentMidBody_pastTheIdleTimeout_cutsTheClientConnection_andChargesWhatWasDelivered() throws Exception {
         String body = page(5);
         int cut = body.indexOf("{\"id\":\"3\"");
@@ -397,6 +414,7 @@ class UpstreamFaultsTest extends ScriptedGatewayTest {
     }
 
     @Test
+    @DisplayName("SPEC §8: an upstream that refuses the connection is a 502, counted as upstream_connect; nothing charged; the client connection goes on")
     void refusedConnection_is502_countedAsConnect_andChargesNothing() throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

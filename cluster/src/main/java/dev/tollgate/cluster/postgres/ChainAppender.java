@@ -54,10 +54,14 @@ final class ChainAppender {
     private static final Set<String> RESERVED = Set.of("seq", "time", "type", "prev", "hash", "node", "localSeq", "localHash",
             "supersededType", "supersededBecause");
 
-    /** The chain's head, as locked: the last sequence and hash. */
+    /**
+     * The chain's head, as locked: the last sequence and hash; and the records appended after it in
+     * this transaction, sent as one batch by {@link #storeHead} (one round trip, not one per record).
+     */
     static final class Head {
         long seq;
         String hash;
+        PreparedStatement inserts;
     }
 
     /**
@@ -106,11 +110,17 @@ final class ChainAppender {
             Head h = new Head();
             h.seq = r.getLong(1);
             h.hash = r.getString(2);
+            h.inserts = c.prepareStatement("INSERT INTO ledger_record (seq, type, recorded_at, node_id, local_seq, local_hash, prev, "
+                    + "hash, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
             return h;
         }
     }
 
+    /** Sends the records appended after the head was locked and stores the new head. */
     static void storeHead(Connection c, Head h) throws SQLException {
+        try (PreparedStatement batch = h.inserts) {
+            batch.executeBatch();
+        }
         try (PreparedStatement p = c.prepareStatement("UPDATE ledger_head SET seq = ?, hash = ? WHERE id = 1")) {
             p.setLong(1, h.seq);
             p.setString(2, h.hash);
@@ -143,24 +153,22 @@ final class ChainAppender {
         body.put("prev", head.hash);
         String line = ClusterChain.seal(body);
         String hash = ClusterChain.hashOf(line);
-        try (PreparedStatement p = c.prepareStatement("INSERT INTO ledger_record (seq, type, recorded_at, node_id, local_seq, "
-                + "local_hash, prev, hash, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-            p.setLong(1, seq);
-            p.setString(2, body.path("type").asText());
-            p.setObject(3, time(in.time()));
-            p.setString(4, in.nodeId());
-            if (in.localSeq() > 0) {
-                p.setLong(5, in.localSeq());
-                p.setString(6, in.localHash());
-            } else {
-                p.setNull(5, Types.BIGINT);
-                p.setNull(6, Types.CHAR);
-            }
-            p.setString(7, head.hash);
-            p.setString(8, hash);
-            p.setString(9, line);
-            p.executeUpdate();
+        PreparedStatement p = head.inserts;
+        p.setLong(1, seq);
+        p.setString(2, body.path("type").asText());
+        p.setObject(3, time(in.time()));
+        p.setString(4, in.nodeId());
+        if (in.localSeq() > 0) {
+            p.setLong(5, in.localSeq());
+            p.setString(6, in.localHash());
+        } else {
+            p.setNull(5, Types.BIGINT);
+            p.setNull(6, Types.CHAR);
         }
+        p.setString(7, head.hash);
+        p.setString(8, hash);
+        p.setString(9, line);
+        p.addBatch();
         head.seq = seq;
         head.hash = hash;
         return new LedgerRecord(seq, body.path("type").asText(), in.time(), body, hash);

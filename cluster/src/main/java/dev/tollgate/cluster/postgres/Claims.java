@@ -57,7 +57,6 @@ final class Claims {
                     }
                 }
                 List<ObjectNode> finals = new ArrayList<>();
-                List<ClusterLedger.OpenIncident> of = new ArrayList<>();
                 for (ClusterLedger.OpenIncident i : due) {
                     ObjectNode f = finalizer.finalRecord(i);
                     if (f == null) {
@@ -68,7 +67,6 @@ final class Claims {
                                 + " names " + f.path("entity").asText() + "#" + f.path("sequence").asText());
                     }
                     finals.add(f);
-                    of.add(i);
                 }
                 if (!finals.isEmpty()) {
                     ChainAppender.Head head = ChainAppender.lockHead(c);

@@ -86,9 +86,11 @@ public final class ClusterLedger implements AutoCloseable {
     private final HikariDataSource pool;
     private final String nodeId;
     private final Replicator replicator;
+    private final ChainReader reader;
 
     private ClusterLedger(HikariDataSource pool, String nodeId, Replicator replicator) {
         this.pool = pool;
+        this.reader = new ChainReader(pool);
         this.nodeId = nodeId;
         this.replicator = replicator;
     }
@@ -120,6 +122,9 @@ public final class ClusterLedger implements AutoCloseable {
                 throw new SQLException("cluster.postgres.url: " + settings.url() + " holds no Tollgate cluster ledger (no schema_version "
                         + "table; a gateway creates it at its first start)");
             }
+        } catch (java.sql.SQLTransientConnectionException e) {
+            pool.close();
+            throw new SQLException("cluster.postgres.url: cannot reach " + settings.url() + " as " + settings.user() + ": " + describe(e), e);
         } catch (SQLException | RuntimeException e) {
             pool.close();
             throw e;
@@ -141,6 +146,7 @@ public final class ClusterLedger implements AutoCloseable {
         cfg.addDataSourceProperty("connectTimeout", "2");
         cfg.addDataSourceProperty("socketTimeout", "60");
         cfg.addDataSourceProperty("tcpKeepAlive", "true");
+        cfg.addDataSourceProperty("reWriteBatchedInserts", "true"); // a batch of appended records as multi-row inserts
         cfg.addDataSourceProperty("ApplicationName", "tollgate " + nodeId);
         // a statement never hangs a thread; a claimer that stalls inside its transaction releases its rows
         cfg.addDataSourceProperty("options", "-c statement_timeout=30000 -c lock_timeout=30000 "
@@ -173,9 +179,13 @@ public final class ClusterLedger implements AutoCloseable {
         return out;
     }
 
-    /** The sound records of the cluster chain, in order (up to the first bad one, which {@link #verify()} names). */
+    /**
+     * The records of the cluster chain, in order, for reports and {@code IncidentHistory}: read once
+     * and then extended with what was appended since (each new record checked against the chain; at
+     * a record that does not follow, the records before it). {@link #verify()} checks everything.
+     */
     public List<LedgerRecord> records() throws SQLException {
-        return verify().records();
+        return reader.records();
     }
 
     /**
@@ -200,6 +210,19 @@ public final class ClusterLedger implements AutoCloseable {
         if (replicator != null) {
             replicator.wake();
         }
+    }
+
+    /**
+     * One line for a failure: the pool's "connection is not available" names its cause (refused,
+     * authentication failed, unknown database), which is what an operator needs.
+     */
+    static String describe(Throwable e) {
+        Throwable t = e;
+        while (t instanceof java.sql.SQLTransientConnectionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        String m = t.getMessage();
+        return m == null ? t.toString() : m.lines().findFirst().orElse(m);
     }
 
     private void requireWriter() {

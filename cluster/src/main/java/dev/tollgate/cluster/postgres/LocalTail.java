@@ -20,13 +20,22 @@ import java.util.List;
  * replicator's thread.
  */
 final class LocalTail {
+    /** Bytes read at a time (doubled for a record longer than that). */
+    private static final int CHUNK = 1 << 20;
     private final Path file;
+    private final int firstChunk;
     private long offset;
     private long seq;
     private String prev = ClusterChain.GENESIS;
 
     LocalTail(Path file) {
+        this(file, CHUNK);
+    }
+
+    /** With a smaller first chunk, for tests of records that straddle chunks. */
+    LocalTail(Path file, int chunk) {
         this.file = file;
+        this.firstChunk = chunk;
     }
 
     /**
@@ -40,32 +49,38 @@ final class LocalTail {
             return out;
         }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size <= offset) {
-                return out;
-            }
-            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(size - offset, 64L << 20));
-            while (buf.hasRemaining() && ch.read(buf, offset + buf.position()) > 0) {
-                // read what is there
-            }
-            byte[] bytes = buf.array();
-            int start = 0;
-            for (int i = 0; i < buf.position() && seq < durable && out.size() < max; i++) {
-                if (bytes[i] != '\n') {
+            int chunk = firstChunk;
+            while (seq < durable && out.size() < max && offset < ch.size()) {
+                ByteBuffer buf = ByteBuffer.allocate((int) Math.min(ch.size() - offset, chunk));
+                while (buf.hasRemaining() && ch.read(buf, offset + buf.position()) > 0) {
+                    // read the chunk
+                }
+                byte[] bytes = buf.array();
+                int start = 0;
+                for (int i = 0; i < buf.position() && seq < durable && out.size() < max; i++) {
+                    if (bytes[i] != '\n') {
+                        continue;
+                    }
+                    String line = new String(bytes, start, i - start, StandardCharsets.UTF_8);
+                    Object r = ClusterChain.open(line, seq + 1, prev);
+                    if (r instanceof String reason) {
+                        throw new IOException("local ledger " + file + ", record " + (seq + 1) + ": " + reason);
+                    }
+                    LedgerRecord rec = (LedgerRecord) r;
+                    out.add(rec);
+                    seq = rec.seq();
+                    prev = rec.hash();
+                    start = i + 1;
+                }
+                if (start == 0) {
+                    if (buf.position() < chunk) {
+                        break; // the rest is a record still being written
+                    }
+                    chunk *= 2; // a record longer than the chunk
                     continue;
                 }
-                String line = new String(bytes, start, i - start, StandardCharsets.UTF_8);
-                Object r = ClusterChain.open(line, seq + 1, prev);
-                if (r instanceof String reason) {
-                    throw new IOException("local ledger " + file + ", record " + (seq + 1) + ": " + reason);
-                }
-                LedgerRecord rec = (LedgerRecord) r;
-                out.add(rec);
-                seq = rec.seq();
-                prev = rec.hash();
-                start = i + 1;
+                offset += start;
             }
-            offset += start;
         }
         return out;
     }

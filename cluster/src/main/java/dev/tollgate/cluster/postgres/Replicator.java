@@ -54,6 +54,8 @@ final class Replicator implements Runnable {
     static final int BATCH = 200;
     private static final long POLL_MILLIS = 100;
     private static final long MAX_BACKOFF_MILLIS = 2000;
+    /** An idle replicator still checks PostgreSQL this often, so the status names a link that went down while nothing was sent. */
+    private static final long HEARTBEAT_NANOS = 5_000_000_000L;
 
     private final DataSource pool;
     private final String nodeId;
@@ -64,6 +66,8 @@ final class Replicator implements Runnable {
     private LocalTail tail;
     private boolean repaired;
     private boolean schemaReady;
+    /** When PostgreSQL last answered this thread (System.nanoTime). */
+    private long lastContact = System.nanoTime();
     /** Whether a state was ever reported (the first one is logged whichever it is). */
     private boolean known;
     private volatile boolean closed;
@@ -105,6 +109,14 @@ final class Replicator implements Runnable {
                 if (!repaired) {
                     repair();
                     repaired = true;
+                }
+                if (System.nanoTime() - lastContact > HEARTBEAT_NANOS) {
+                    try (Connection c = pool.getConnection()) {
+                        if (!c.isValid(2)) {
+                            throw new SQLException("PostgreSQL does not answer a validity check within 2 s");
+                        }
+                    }
+                    lastContact = System.nanoTime();
                 }
                 changeState(true, null);
                 backoff = 100;
@@ -154,16 +166,19 @@ final class Replicator implements Runnable {
         delivered = seq;
     }
 
-    /** Delivers every durable local record not yet delivered, batch by batch. */
+    /** Delivers the local records durable now and not yet delivered, batch by batch (each one reports the link up). */
     private void deliverAll() throws SQLException, IOException {
-        for (;;) {
-            List<LedgerRecord> batch = tail.next(local.head().records(), BATCH);
+        long target = local.head().records();
+        while (delivered < target) {
+            List<LedgerRecord> batch = tail.next(target, BATCH);
             if (batch.isEmpty()) {
                 return;
             }
             deliver(batch);
+            lastContact = System.nanoTime();
             delivered = batch.get(batch.size() - 1).seq();
             lastDeliveredAt = clock.instant();
+            changeState(true, null);
         }
     }
 
@@ -243,7 +258,12 @@ final class Replicator implements Runnable {
         });
         copy.put("clusterSeq", r.seq());
         copy.put("clusterHash", r.hash());
-        local.submit(r.type(), copy);
+        local.submit(r.type(), copy).whenComplete((done, failed) -> {
+            if (failed != null) {
+                log.error("cluster ledger: the local copy of final record {} (claimed by {}) was not written ({}); the next start of this "
+                        + "gateway writes it", r.seq(), nodeId, failed.toString());
+            }
+        });
     }
 
     static LedgerRecord parse(long seq, String line) {
@@ -264,12 +284,12 @@ final class Replicator implements Runnable {
             if (nowUp) {
                 log.info("cluster ledger: PostgreSQL delivery running again for node {}; delivered up to local record {}", nodeId, delivered);
             } else {
-                log.warn("cluster ledger: delivery to PostgreSQL stopped ({}); local records wait in {} and are retried", e.toString(),
+                log.warn("cluster ledger: delivery to PostgreSQL stopped ({}); local records wait in {} and are retried", ClusterLedger.describe(e),
                         local.file(), e instanceof RuntimeException ? e : null);
             }
         }
         up = nowUp;
-        lastError = e == null ? null : e.getMessage();
+        lastError = e == null ? null : ClusterLedger.describe(e);
     }
 
     private synchronized void pause(long millis) {

@@ -162,6 +162,24 @@ class ClusterLedgerTest {
         // a line of the cluster chain checks with the README's python3 one-liner rule: hash of the text without its hash member
         String line = lineOf(1);
         assertThat(ClusterChain.sha256(line.substring(0, line.lastIndexOf(",\"hash\":")) + "}")).isEqualTo(v.records().get(0).hash());
+        // the chain dumped as lines (psql -Atc 'SELECT line FROM ledger_record ORDER BY seq') is a ledger file meter-core's own
+        // verifier accepts, with the same head: one format, one checker
+        Path dump = dir.resolve("dump.jsonl");
+        java.nio.file.Files.write(dump, allLines());
+        LedgerVerification local = LedgerVerification.of(dump);
+        assertThat(local.ok()).as(String.valueOf(local.reason())).isTrue();
+        assertThat(local.head()).isEqualTo(v.head());
+    }
+
+    List<String> allLines() throws Exception {
+        List<String> lines = new ArrayList<>();
+        try (Connection c = DriverManager.getConnection(url, PostgresFixture.USER, PostgresFixture.PASSWORD);
+                Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT line FROM ledger_record ORDER BY seq")) {
+            while (r.next()) {
+                lines.add(r.getString(1));
+            }
+        }
+        return lines;
     }
 
     String lineOf(long seq) throws Exception {
@@ -398,5 +416,195 @@ class ClusterLedgerTest {
             assertThat(v.reason()).contains("removed from its end");
             assertThat(v.records()).hasSize(3);
         }
+    }
+
+    @Test
+    void sameEntitiesFlaggedByThreeGatewaysAtOnce_whileClaimsRun_oneIncidentEach_andNoDeadlock() throws Exception {
+        List<String> nodes = List.of("gw-1", "gw-2", "gw-3");
+        Map<String, Ledger> locals = new HashMap<>();
+        Map<String, ClusterLedger> clusters = new HashMap<>();
+        for (String n : nodes) {
+            locals.put(n, local(n));
+        }
+        int old = 10;
+        for (int i = 0; i < old; i++) {
+            locals.get("gw-1").submitAll(List.of("flag", "provisional"), List.of(TestRecords.flag("old" + i, 1, T0, 101),
+                    TestRecords.period("old" + i, 1, T0, 101, "provisional"))).join();
+        }
+        for (String n : nodes) {
+            clusters.put(n, cluster(n, locals.get(n)));
+        }
+        awaitDelivered(clusters.get("gw-1"), locals.get("gw-1"));
+        int fresh = 25;
+        Instant flagged = T0.plusMillis(TestRecords.WINDOW);
+        long now = flagged.toEpochMilli();
+        ExecutorService threads = Executors.newFixedThreadPool(5);
+        CountDownLatch go = new CountDownLatch(1);
+        List<LedgerRecord> claimed = java.util.Collections.synchronizedList(new ArrayList<>());
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (String n : nodes) {
+                done.add(threads.submit(() -> {
+                    List<Integer> order = new ArrayList<>();
+                    for (int i = 0; i < fresh; i++) {
+                        order.add(i);
+                    }
+                    java.util.Collections.shuffle(order, new java.util.Random(n.hashCode()));
+                    go.await();
+                    for (int i : order) {
+                        locals.get(n).submitAll(List.of("flag", "provisional"), List.of(TestRecords.flag("new" + i, 1, flagged, 101),
+                                TestRecords.period("new" + i, 1, flagged, 101, "provisional"))).join();
+                    }
+                    return null;
+                }));
+            }
+            for (String n : List.of("gw-2", "gw-3")) {
+                done.add(threads.submit(() -> {
+                    go.await();
+                    for (int round = 0; round < 50 && claimed.size() < old; round++) {
+                        claimed.addAll(clusters.get(n).claimDue(now, TestRecords.WINDOW,
+                                i -> TestRecords.period(i.entity(), (int) i.sequence(), i.flaggedAt(), 150, "final")));
+                    }
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (Future<?> f : done) {
+                f.get();
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+        for (String n : nodes) {
+            awaitDelivered(clusters.get(n), locals.get(n));
+        }
+        assertThat(claimed).hasSize(old);
+        assertThat(clusters.get("gw-1").openIncidents()).hasSize(fresh)
+                .allSatisfy(i -> assertThat(i.entity()).startsWith("new"));
+        LedgerVerification v = clusters.get("gw-3").verify();
+        assertThat(v.badLine()).isZero();
+        assertThat(v.records()).filteredOn(r -> r.type().equals("flag")).hasSize(old + fresh);
+        assertThat(v.records()).filteredOn(r -> r.type().equals("superseded")).hasSize(2 * 2 * fresh);
+        assertThat(v.records()).filteredOn(r -> r.type().equals("final")).hasSize(old);
+        DamageReport report = DamageReport.fromLedger(v.records(), DamageReport.BEGINNING, DamageReport.END, null, flagged);
+        assertThat(report.periods()).hasSize(old + fresh);
+        // every gateway's records are in the chain, once, in its order (claimed finals aside: they are the cluster's)
+        assertThat(count("SELECT count(*) FROM ledger_record WHERE local_seq IS NULL")).isZero();
+    }
+
+    @Test
+    void records_readOnceThenExtended_equalTheVerifiedChain_andStopAtARecordThatDoesNotFollow() throws Exception {
+        Ledger l = local("gw-1");
+        ClusterLedger c = cluster("gw-1", l);
+        for (int i = 0; i < 4; i++) {
+            l.append("start", TestRecords.other("gw-1", i));
+        }
+        awaitDelivered(c, l);
+        List<LedgerRecord> first = c.records();
+        assertThat(first).hasSize(4);
+        for (int i = 4; i < 9; i++) {
+            l.append("start", TestRecords.other("gw-1", i));
+        }
+        awaitDelivered(c, l);
+        List<LedgerRecord> second = c.records();
+        assertThat(second.subList(0, 4)).isEqualTo(first);
+        assertThat(second).extracting(LedgerRecord::hash).containsExactlyElementsOf(c.verify().records().stream().map(LedgerRecord::hash).toList());
+        l.append("start", TestRecords.other("gw-1", 9));
+        awaitDelivered(c, l);
+        try (Connection su = pg.superuser(url); Statement s = su.createStatement()) {
+            s.executeUpdate("UPDATE ledger_record SET line = replace(line, '/gw-1/9\"', '/gw-1/99\"') WHERE seq = 10");
+        }
+        assertThat(c.records()).hasSize(9);
+        assertThat(c.verify().badLine()).isEqualTo(10);
+    }
+
+    @Test
+    void wrongPassword_statusSaysSoInOneLine_andRecordsWait() throws Exception {
+        Ledger l = local("gw-1");
+        l.append("start", TestRecords.other("gw-1", 0));
+        ClusterLedger c = ClusterLedger.start(new ClusterLedger.Settings(url, PostgresFixture.USER, "not-the-password"), "gw-1", l, clock);
+        open.add(c);
+        Await.until(() -> !c.status().up() && c.status().lastError() != null, "the failure reported");
+        assertThat(c.status().lastError()).contains("password authentication failed").doesNotContain("\n");
+        assertThat(c.status().pending()).isEqualTo(1);
+    }
+
+    @Test
+    void openReadOnly_whenPostgresIsNotThere_namesTheUrlAndTheCause() {
+        var nowhere = new ClusterLedger.Settings("jdbc:postgresql://127.0.0.1:1/tollgate", PostgresFixture.USER, "x");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ClusterLedger.openReadOnly(nowhere))
+                .hasMessageStartingWith("cluster.postgres.url: cannot reach jdbc:postgresql://127.0.0.1:1/tollgate as tollgate: ")
+                .hasMessageContaining("refused");
+    }
+
+    @Test
+    void settings_rejectAUrlThatIsNotPostgres_namingTheKey() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ClusterLedger.Settings("postgres://127.0.0.1/x", "u", "p"))
+                .hasMessage("cluster.postgres.url: 'postgres://127.0.0.1/x' (expected: jdbc:postgresql://HOST:PORT/DATABASE)");
+        assertThat(new ClusterLedger.Settings(url, "u", "secret").toString()).doesNotContain("secret");
+    }
+
+    @Test
+    void claimDue_whenTheFinalizerCannotYet_leavesTheIncidentOpen() throws Exception {
+        Ledger l = local("gw-1");
+        l.submitAll(List.of("flag", "provisional"), List.of(TestRecords.flag("acme", 1, T0, 101),
+                TestRecords.period("acme", 1, T0, 101, "provisional"))).join();
+        ClusterLedger c = cluster("gw-1", l);
+        awaitDelivered(c, l);
+        long due = T0.plusMillis(TestRecords.WINDOW).toEpochMilli();
+        assertThat(c.claimDue(due - 1, TestRecords.WINDOW, i -> {
+            throw new AssertionError("not due yet: " + i);
+        })).isEmpty();
+        assertThat(c.claimDue(due, TestRecords.WINDOW, i -> null)).isEmpty();
+        assertThat(c.openIncidents()).hasSize(1);
+        assertThat(c.claimDue(due, TestRecords.WINDOW, i -> TestRecords.period("acme", 1, T0, 130, "final")))
+                .singleElement().satisfies(r -> {
+                    assertThat(r.type()).isEqualTo("final");
+                    assertThat(r.fields().path("node").asText()).isEqualTo("gw-1");
+                });
+        assertThat(c.openIncidents()).isEmpty();
+        assertThat(count("SELECT posts FROM incidents WHERE entity = 'acme'")).isEqualTo(130);
+    }
+
+    @Test
+    void nextFlag_arrivingWhileTheOpenIncidentIsBeingFinalized_waitsForTheClaim_andOpensTheNextIncident() throws Exception {
+        Ledger a = local("gw-a");
+        Ledger b = local("gw-b");
+        a.submitAll(List.of("flag", "provisional"), List.of(TestRecords.flag("acme", 1, T0, 101),
+                TestRecords.period("acme", 1, T0, 101, "provisional"))).join();
+        ClusterLedger ca = cluster("gw-a", a);
+        ClusterLedger cb = cluster("gw-b", b);
+        awaitDelivered(ca, a);
+        long now = T0.plusMillis(TestRecords.WINDOW).toEpochMilli();
+        CountDownLatch claiming = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ExecutorService claimer = Executors.newSingleThreadExecutor();
+        try {
+            Future<List<LedgerRecord>> claim = claimer.submit(() -> ca.claimDue(now, TestRecords.WINDOW, i -> {
+                claiming.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return TestRecords.period("acme", 1, T0, 101, "final");
+            }));
+            claiming.await();
+            // gw-b raises the next flag (Redis closed #1 in its view) while gw-a holds #1 to finalize it
+            Instant next = Instant.ofEpochMilli(now);
+            b.submitAll(List.of("flag", "provisional"), List.of(TestRecords.flag("acme", 2, next, 102),
+                    TestRecords.period("acme", 2, next, 102, "provisional"))).join();
+            Await.until(() -> count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    + "AND datname = current_database()") >= 1, "gw-b's delivery waits for the claim's row lock");
+            assertThat(cb.status().pending()).isEqualTo(2);
+            release.countDown();
+            assertThat(claim.get()).hasSize(1);
+        } finally {
+            release.countDown();
+            claimer.shutdownNow();
+        }
+        awaitDelivered(cb, b);
+        assertThat(cb.records()).extracting(LedgerRecord::type).containsExactly("flag", "provisional", "final", "flag", "provisional");
+        assertThat(cb.openIncidents()).singleElement().satisfies(i -> assertThat(i.incidentId()).isEqualTo("acme#2"));
     }
 }

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Assumptions;
  * A real PostgreSQL 15 for the tests of one class: the image's binaries
  * ({@code /usr/lib/postgresql/15/bin}), {@code initdb} into a temporary directory, {@code pg_ctl start}
  * on a free loopback port of this helper's range (25000–25999) with its unix socket in that
- * directory and {@code fsync=off} (a test's data need not survive the machine). PostgreSQL refuses
+ * directory and {@code fsync=off} (a test's data need not survive the machine; commits stay synchronous, so a
+ * {@link #kill()} loses no committed transaction, as with a real server). PostgreSQL refuses
  * to run as root, so as root every binary runs through {@code runuser -u postgres --} and the
  * directory belongs to postgres. A role {@code tollgate} (password authentication, scram) owns the
  * databases the tests create with {@link #newDatabase()}, one per test.
@@ -98,7 +99,7 @@ public final class PostgresFixture implements AutoCloseable {
     /** Starts (or restarts after {@link #stop()}/{@link #kill()}) the server on its port and data directory. */
     public void start() throws IOException, InterruptedException {
         run(List.of(BIN + "/pg_ctl", "start", "-w", "-t", "60", "-D", data().toString(), "-l", dir.resolve("server.log").toString(),
-                "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -k " + dir + " -c fsync=off -c synchronous_commit=off"
+                "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -k " + dir + " -c fsync=off"
                         + " -c full_page_writes=off -c max_connections=60"), true);
     }
 

@@ -136,7 +136,7 @@ public final class RedisClusterFixture {
     }
 
     /** Waits until every replica's link is up and its offset equals its master's. */
-    void awaitReplicasSynced() {
+    public void awaitReplicasSynced() {
         await(this::replicasSynced, "every replica in sync with its master");
     }
 

@@ -87,10 +87,15 @@ final class AdminViews {
             try {
                 List<dev.tollgate.meter.ledger.LedgerRecord> records = cluster.records();
                 recordedHead = dev.tollgate.meter.ledger.LedgerHead.of(records);
-                return DamageReport.latestOf(records);
+                recorded = DamageReport.latestOf(records);
+                readStamp = List.of("cluster");
             } catch (Exception e) {
-                throw new UncheckedIOException(new IOException("the cluster ledger (PostgreSQL) cannot be read now: " + e.getMessage(), e));
+                if (readStamp.isEmpty()) {
+                    throw new UncheckedIOException(new IOException("the cluster ledger (PostgreSQL) cannot be read now: " + e.getMessage(), e));
+                }
+                // PostgreSQL is away: the periods as last read (the head says which), the live ones from the cluster link
             }
+            return recorded;
         }
         try {
             List<Object> stamp = List.of(ledger.size(), Files.size(ledger.file()), Files.getLastModifiedTime(ledger.file()));

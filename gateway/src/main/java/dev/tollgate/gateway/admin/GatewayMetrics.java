@@ -66,7 +66,7 @@ public final class GatewayMetrics {
                 .help("Connections and requests refused, by reason (head_timeout, max_connections, max_connections_per_client, ...)")
                 .labelNames("reason").register(registry);
         for (String reason : new String[] {"malformed", "host", "framing", "target", "method", "version", "expectation", "uri_too_long",
-            "headers_too_large", "malformed_body", "head_timeout", "max_connections", "max_connections_per_client"}) {
+            "headers_too_large", "malformed_body", "head_timeout", "body_timeout", "max_connections", "max_connections_per_client"}) {
             refusals.labelValues(reason); // present at 0 from the start, as Prometheus prefers
         }
         upstreamLatency = Histogram.builder().name("tollgate_upstream_latency_seconds")

@@ -30,25 +30,25 @@ final class LedgerSource {
     }
 
     /** What was read, and how to name it in messages. */
-    record Read(LedgerVerification verification, String name) {
+    record Read(LedgerVerification verification, String name, boolean cluster) {
     }
 
     Read read() throws IOException {
         if (choice.dataDir != null) {
             Path file = VerifyLedgerCommand.ledgerOf(choice.dataDir);
-            return new Read(LedgerVerification.of(file), file.toString());
+            return new Read(LedgerVerification.of(file), file.toString(), false);
         }
         GatewayConfig config = ConfigLoader.load(choice.config);
         if (!config.clustered()) {
             Path file = VerifyLedgerCommand.ledgerOf(config.dataDir());
-            return new Read(LedgerVerification.of(file), file.toString());
+            return new Read(LedgerVerification.of(file), file.toString(), false);
         }
         ClusterSettings.Postgres pg = config.cluster().postgres();
         String name = "cluster ledger " + pg.url();
         try (ClusterLedger ledger = ClusterLedger.openReadOnly(new ClusterLedger.Settings(pg.url(), pg.user(), pg.password()))) {
-            return new Read(ledger.verify(), name);
+            return new Read(ledger.verify(), name, true);
         } catch (SQLException e) {
-            throw new IOException("cluster.postgres.url: " + pg.url() + ": the cluster ledger cannot be read (" + e.getMessage() + ")", e);
+            throw new IOException(e.getMessage(), e); // names the key, the URL and the cause already
         }
     }
 }

@@ -54,7 +54,11 @@ final class VerifyLedgerCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try {
             if (v.badLine() > 0) {
-                out.printf("%s: BROKEN at line %d (record %d): %s%n", file, v.badLine(), v.records().size() + 1, v.reason());
+                if (read.cluster()) {
+                    out.printf("%s: BROKEN at record %d: %s%n", file, v.badLine(), v.reason());
+                } else {
+                    out.printf("%s: BROKEN at line %d (record %d): %s%n", file, v.badLine(), v.records().size() + 1, v.reason());
+                }
                 out.printf("the %d records before it are sound; the last of them has hash %s%n", v.records().size(), v.lastHash());
                 expected(out, v);
                 return 1;

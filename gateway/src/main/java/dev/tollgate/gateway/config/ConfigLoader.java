@@ -158,8 +158,10 @@ public final class ConfigLoader {
                 l.integer("maxChunkSize", 65536, 256, 1 << 24),
                 l.duration("clientIdleTimeout", Duration.ofSeconds(60)),
                 l.duration("requestHeadTimeout", Duration.ofSeconds(10)),
+                l.duration("requestBodyTimeout", Duration.ofSeconds(60)),
                 (int) l.integer("maxConnections", 0, 0, 10_000_000),
-                (int) l.integer("maxConnectionsPerClient", 1024, 1, 10_000_000));
+                (int) l.integer("maxConnectionsPerClient", 1024, 1, 10_000_000),
+                (int) l.integer("maxPendingBytes", 65536, 4096, 1 << 24));
         l.finish();
 
         ConfigNode sd = root.section("shutdown");

@@ -73,8 +73,10 @@ public record ConfigRecord(ObjectNode settings, String version) {
         l.put("maxChunkSize", c.limits().maxChunkSize());
         l.put("clientIdleTimeout", Durations.format(c.limits().clientIdleTimeout()));
         l.put("requestHeadTimeout", Durations.format(c.limits().requestHeadTimeout()));
+        l.put("requestBodyTimeout", Durations.format(c.limits().requestBodyTimeout()));
         l.put("maxConnections", c.limits().maxConnections());
         l.put("maxConnectionsPerClient", c.limits().maxConnectionsPerClient());
+        l.put("maxPendingBytes", c.limits().maxPendingBytes());
         s.putObject("shutdown").put("gracePeriod", Durations.format(c.shutdown().gracePeriod()));
         ObjectNode al = s.putObject("accessLog");
         al.put("enabled", c.accessLog().enabled());

@@ -153,9 +153,12 @@ public record GatewayConfig(
 
     /** Request limits (our addition to SPEC §7, all with defaults): too long or too many is a 4xx. */
     public record Limits(int maxInitialLineLength, int maxHeaderSize, int maxHeaderCount, int maxChunkSize,
-            Duration clientIdleTimeout, Duration requestHeadTimeout, int maxConnections, int maxConnectionsPerClient) {
+            Duration clientIdleTimeout, Duration requestHeadTimeout, Duration requestBodyTimeout, int maxConnections,
+            int maxConnectionsPerClient, int maxPendingBytes) {
         public Limits {
             ConfigLoader.positive("limits.requestHeadTimeout", requestHeadTimeout);
+            ConfigLoader.positive("limits.requestBodyTimeout", requestBodyTimeout);
+            atLeast("limits.maxPendingBytes", maxPendingBytes, 4096);
             atLeast("limits.maxConnections", maxConnections, 0);
             atLeast("limits.maxConnectionsPerClient", maxConnectionsPerClient, 1);
             atLeast("limits.maxInitialLineLength", maxInitialLineLength, 64);

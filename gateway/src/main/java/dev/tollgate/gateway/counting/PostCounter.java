@@ -66,11 +66,9 @@ public final class PostCounter {
             return;
         }
         int n = bytes.remaining();
-        if (scratch.length < n) {
-            scratch = new byte[Math.max(n, 8192)];
-        }
-        bytes.duplicate().get(scratch, 0, n);
-        feed(scratch, 0, n);
+        byte[] copy = scratch.atLeast(n);
+        bytes.get(bytes.position(), copy, 0, n);
+        feed(copy, 0, n);
     }
 
     private static final java.lang.invoke.VarHandle LONGS =
@@ -120,14 +118,21 @@ public final class PostCounter {
                 i += 8; // inside a string: nothing here matters
                 continue;
             }
+            // under the mask 0xD9, '[', ']', '{' and '}' all read 0x59; the exact test runs only on a hit
+            long maybe = lanes(w & BRACKET_MASK, BRACKETS);
+            if (maybe == 0) {
+                // no bracket anywhere in the word (most words): only whether a string is open after it matters
+                inString ^= (Long.bitCount(quotes) & 1) != 0;
+                i += 8;
+                continue;
+            }
             // lanes inside a string: odd number of quotes before (and at) the lane, flipped if one is open
             long parity = quotes;
             parity ^= parity << 8;
             parity ^= parity << 16;
             parity ^= parity << 32;
             long inside = inString ? ~parity & HIGHS : parity;
-            // under the mask 0xD9, '[', ']', '{' and '}' all read 0x59; the exact test runs only on a hit
-            long maybe = lanes(w & BRACKET_MASK, BRACKETS) & ~inside & ~quotes;
+            maybe &= ~inside & ~quotes;
             long brackets = maybe == 0 ? 0
                     : (lanes(w, OPEN_BRACES) | lanes(w, OPEN_SQUARES) | lanes(w, CLOSE_BRACES) | lanes(w, CLOSE_SQUARES)) & maybe;
             boolean endsInString = ((inside >>> 56) & 0x80) != 0;
@@ -204,8 +209,18 @@ public final class PostCounter {
     private static final long BRACKET_MASK = 0xD9D9D9D9D9D9D9D9L;
     private static final long BRACKETS = 0x5959595959595959L;
 
-    /** A copy of a direct buffer's bytes, reused: arrays scan fastest. */
-    private byte[] scratch = new byte[0];
+    /** Where a direct buffer's bytes are copied to be scanned; shared with the counters before and after this one. */
+    private final ScanScratch scratch;
+
+    /** A counter with a copy buffer of its own. */
+    public PostCounter() {
+        this(new ScanScratch());
+    }
+
+    /** A counter copying direct buffers into {@code scratch}, shared with counters of the same thread only. */
+    public PostCounter(ScanScratch scratch) {
+        this.scratch = scratch;
+    }
 
     private void feed(byte[] a, int from, int to) {
         int i = from;

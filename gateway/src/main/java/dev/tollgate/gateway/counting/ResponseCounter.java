@@ -24,7 +24,7 @@ public final class ResponseCounter implements AutoCloseable {
     /** What went wrong while counting, if anything. */
     public enum Problem { NONE, JSON, DECODE, DECODE_LIMIT }
 
-    private final PostCounter json = new PostCounter();
+    private final PostCounter json;
     private final boolean coded;
     /** zlib's end marker ends a deflate body: a decoder still wanting input at the end was cut short. */
     private final boolean endsOnItsOwn;
@@ -35,7 +35,8 @@ public final class ResponseCounter implements AutoCloseable {
     private Problem decodeProblem = Problem.NONE;
     private boolean ended;
 
-    private ResponseCounter(ContentCoding coding, ByteBufAllocator alloc, long maxDecodedBytes) {
+    private ResponseCounter(ContentCoding coding, ByteBufAllocator alloc, long maxDecodedBytes, ScanScratch scratch) {
+        this.json = new PostCounter(scratch);
         this.coded = coding != ContentCoding.IDENTITY;
         this.endsOnItsOwn = coding == ContentCoding.DEFLATE;
         this.maxDecodedBytes = maxDecodedBytes;
@@ -53,7 +54,12 @@ public final class ResponseCounter implements AutoCloseable {
      * most {@code maxDecodedBytes} bytes of it.
      */
     public static ResponseCounter create(ContentCoding coding, ByteBufAllocator alloc, long maxDecodedBytes) {
-        return new ResponseCounter(coding, alloc, maxDecodedBytes);
+        return new ResponseCounter(coding, alloc, maxDecodedBytes, new ScanScratch());
+    }
+
+    /** The same, copying direct buffers into {@code scratch}, shared with counters of the same thread only. */
+    public static ResponseCounter create(ContentCoding coding, ByteBufAllocator alloc, long maxDecodedBytes, ScanScratch scratch) {
+        return new ResponseCounter(coding, alloc, maxDecodedBytes, scratch);
     }
 
     /** The next bytes of the body as they came from the upstream; {@code bytes} is left as it was. */

@@ -6,6 +6,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -24,7 +25,30 @@ public final class ProvisionalUpdates {
     /** At most this long between two provisional records of one open incident. */
     public static final long EVERY_MILLIS = 3_600_000L;
 
-    private final Meter meter;
+    /** Where the open incidents come from: the meter (single gateway), or the incidents this gateway raised (cluster mode). */
+    public interface Source {
+        /** The incidents as they stand now; only the provisional ones are updated. */
+        List<Incident> incidents();
+
+        /** True while {@code incident} is still open: the check before writing anything that must precede its final. */
+        boolean stillOpen(Incident incident);
+
+        static Source of(Meter meter) {
+            return new Source() {
+                @Override
+                public List<Incident> incidents() {
+                    return meter.incidents();
+                }
+
+                @Override
+                public boolean stillOpen(Incident incident) {
+                    return meter.stillOpen(incident);
+                }
+            };
+        }
+    }
+
+    private final Source meter;
     private final LedgerWriter writer;
     private final Clock clock;
     /** Incident id → the as-of time (epoch ms) of its latest provisional record. */
@@ -33,7 +57,7 @@ public final class ProvisionalUpdates {
     private final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
 
     /** {@code restored}: for the open incidents of the ledger, the as-of time of their latest provisional record. */
-    public ProvisionalUpdates(Meter meter, LedgerWriter writer, Clock clock, Map<String, Instant> restored) {
+    public ProvisionalUpdates(Source meter, LedgerWriter writer, Clock clock, Map<String, Instant> restored) {
         this.meter = meter;
         this.writer = writer;
         this.clock = clock;

@@ -66,6 +66,9 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent) {
             Exchange x = exchange;
+            if (x != null && x.waitingForClientBody()) {
+                return; // nothing is due from the upstream before the request is complete: the client's body deadline runs
+            }
             exchange = null;
             if (x != null) {
                 x.upstreamIdle(); // an upstream that stopped sending mid-response, or never answered

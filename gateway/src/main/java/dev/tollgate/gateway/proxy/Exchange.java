@@ -31,7 +31,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -40,10 +39,15 @@ import java.util.concurrent.TimeUnit;
  * does its upstream connection, so nothing here needs a lock.
  *
  * <h2>Flow and backpressure</h2>
- * Both channels read only on demand ({@code AUTO_READ} off). A request body part is written
- * upstream and the client is read again when that write succeeds; a response part is written to
- * the client and the upstream is read again when that write succeeds. So at most one read's worth
- * of bytes is in flight each way, whatever the speeds of the two ends.
+ * Both channels read only on demand ({@code AUTO_READ} off), reads of at most
+ * {@code limits.maxPendingBytes} ({@link ProxyContext#reads}). What one read of the client
+ * brought is written upstream and the client is read again only when all of it was written; the
+ * same the other way for a response. So at most one read's worth of bytes is pending each way
+ * ({@code toUpstream}, {@code toClient}, summed in {@code tollgate_pending_bytes}), whatever the
+ * speeds of the two ends: a client that sends fast to a slow upstream, or reads a large response
+ * slowly, holds the other side back instead of filling the gateway's memory. A client that cannot
+ * take one read's worth within {@code upstream.idleTimeout} has its response cut (counted as the
+ * refusal {@code slow_reader}; nginx's {@code send_timeout} plays that part there).
  *
  * <h2>Charging</h2>
  * Posts are charged once per exchange: when the last byte of a 2xx response was written to the
@@ -67,7 +71,8 @@ final class Exchange {
     private final long countBefore;
     private final boolean head;
     private final boolean clientKeepAlive;
-    private final ArrayDeque<HttpContent> held = new ArrayDeque<>();
+    /** Body parts that arrived before the upstream connection; null until one does (most requests have no body). */
+    private ArrayDeque<HttpContent> held;
 
     private State state = State.CONNECTING;
     private Channel upstream;
@@ -82,7 +87,12 @@ final class Exchange {
     private boolean requestSent;
     private boolean bodyWritten;
     private long sentNanos;
-    private ScheduledFuture<?> responseTimeout;
+    /** Body bytes written upstream whose write has not completed yet. */
+    private long toUpstream;
+    /** Response body bytes written to the client whose write has not completed yet. */
+    private long toClient;
+    /** The response deadline is armed for this exchange. */
+    private boolean timing;
 
     private int status;
     private boolean closeClient;
@@ -131,6 +141,7 @@ final class Exchange {
                 .channel(px.transport.socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, up.connectTimeout().toMillis()))
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, px.reads)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
@@ -169,7 +180,7 @@ final class Exchange {
         sentNanos = System.nanoTime();
         ch.write(request).addListener(this::upstreamWrite);
         HttpContent c;
-        while ((c = held.poll()) != null) {
+        while (held != null && (c = held.poll()) != null) {
             writeBody(c);
         }
         ch.flush();
@@ -178,8 +189,8 @@ final class Exchange {
             armResponseTimeout();
         }
         ch.read();
-        if (!requestDone) {
-            front.readMore();
+        if (!requestDone && toUpstream == 0) {
+            front.readMore(); // else once the held parts are written (writeBody)
         }
     }
 
@@ -202,6 +213,9 @@ final class Exchange {
             return;
         }
         if (upstream == null) {
+            if (held == null) {
+                held = new ArrayDeque<>();
+            }
             held.add(c);
             return;
         }
@@ -215,13 +229,18 @@ final class Exchange {
 
     private void writeBody(HttpContent c) {
         boolean last = c instanceof LastHttpContent;
-        if (c.content().isReadable()) {
+        int n = c.content().readableBytes();
+        if (n > 0) {
             bodyWritten = true;
         }
+        pending(n);
+        toUpstream += n;
         upstream.write(c).addListener((ChannelFuture f) -> {
+            toUpstream -= n;
+            pending(-n);
             upstreamWrite(f);
-            if (f.isSuccess() && !last && state != State.DONE) {
-                front.readMore();
+            if (f.isSuccess() && !last && state != State.DONE && toUpstream == 0) {
+                front.readMore(); // what the last read brought is all written: the next one
             }
         });
     }
@@ -233,14 +252,19 @@ final class Exchange {
     }
 
     private void armResponseTimeout() {
-        long ms = px.config.upstream().responseTimeout().toMillis();
-        responseTimeout = client.executor().schedule(() -> {
-            if (state == State.AWAITING_HEAD) {
-                px.metrics.error(ErrorKind.UPSTREAM_TIMEOUT);
-                detachUpstream(false);
-                failBeforeResponse(HttpResponseStatus.GATEWAY_TIMEOUT, "the post API did not answer within " + ms + " ms");
-            }
-        }, ms, TimeUnit.MILLISECONDS);
+        timing = true;
+        front.responseDeadline().arm(this, px.config.upstream().responseTimeout().toNanos());
+    }
+
+    /** No response head within {@code upstream.responseTimeout} of the request's end ({@link ResponseDeadline}). */
+    void responseTimedOut() {
+        timing = false;
+        if (state == State.AWAITING_HEAD) {
+            px.metrics.error(ErrorKind.UPSTREAM_TIMEOUT);
+            detachUpstream(false);
+            failBeforeResponse(HttpResponseStatus.GATEWAY_TIMEOUT, "the post API did not answer within "
+                    + px.config.upstream().responseTimeout().toMillis() + " ms");
+        }
     }
 
     // ---- response side --------------------------------------------------------------------
@@ -352,8 +376,7 @@ final class Exchange {
         front.answeringHead(head);
         // flushed with the body at the end of this read (flushClient): one write for head and body
         client.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h), client.voidPromise());
-        upstream.read();
-        return true;
+        return true; // the upstream is read again at the end of this read (flushClient)
     }
 
     /** A status code of three digits from 100 to 599 and an HTTP/1.x version (the decoder takes any number and version). */
@@ -382,7 +405,7 @@ final class Exchange {
             }
             return null;
         }
-        return ResponseCounter.create(coding, client.alloc(), px.config.counting().maxDecodedBytes());
+        return ResponseCounter.create(coding, client.alloc(), px.config.counting().maxDecodedBytes(), front.scanScratch());
     }
 
     private long parseCount(String v) {
@@ -409,7 +432,12 @@ final class Exchange {
             }
         }
         long forwardedSoFar = counter == null ? 0 : counter.forwarded();
+        int n = buf.readableBytes();
+        pending(n);
+        toClient += n;
         client.write(c).addListener((ChannelFuture f) -> {
+            toClient -= n;
+            pending(-n);
             if (!f.isSuccess()) {
                 clientWriteFailed(f);
                 return;
@@ -417,8 +445,8 @@ final class Exchange {
             confirmedPosts = forwardedSoFar;
             if (last) {
                 responseDone();
-            } else if (state == State.STREAMING && upstream != null) {
-                upstream.read();
+            } else if (state == State.STREAMING && upstream != null && toClient == 0) {
+                upstream.read(); // what the last read brought is all with the client's socket: the next one
             }
         });
     }
@@ -432,6 +460,13 @@ final class Exchange {
     /** The end of a read from the upstream: send what it brought to the client in one write. */
     void flushClient() {
         client.flush();
+        if (state == State.STREAMING && upstream != null && !upstreamEnded && toClient == 0) {
+            upstream.read(); // a read that brought no body part (the head alone); else the writes' completion reads
+        }
+    }
+
+    private void pending(long n) {
+        px.pendingBytes.add(n);
     }
 
     private void responseDone() {
@@ -503,12 +538,29 @@ final class Exchange {
         failBeforeResponse(HttpResponseStatus.BAD_GATEWAY, "the post API closed the connection before answering");
     }
 
+    /**
+     * The gateway has handed the upstream all of the request it has and waits for the client to
+     * send more: the upstream owes nothing yet (nginx arms proxy_read_timeout only once the request
+     * is sent), so its idle timeout does not apply; {@code limits.requestBodyTimeout} does.
+     */
+    boolean waitingForClientBody() {
+        return state == State.AWAITING_HEAD && !requestDone && toUpstream == 0;
+    }
+
     /** The upstream sent nothing for {@code upstream.idleTimeout}: its connection is being closed. */
     void upstreamIdle() {
         if (state == State.DONE || upstreamEnded) {
             return;
         }
         upstream = null;
+        if (state == State.STREAMING && toClient > 0) {
+            // the gateway was not waiting for the upstream but for the client to take what it has
+            px.metrics.refused("slow_reader");
+            abort("aborted");
+            front.closeNow();
+            client.close(); // what it has not taken is dropped: waiting for it is what the deadline ends
+            return;
+        }
         if (state == State.STREAMING) {
             upstreamBroke(ErrorKind.UPSTREAM_TIMEOUT);
             return;
@@ -615,15 +667,15 @@ final class Exchange {
     }
 
     private void cancelTimeout() {
-        if (responseTimeout != null) {
-            responseTimeout.cancel(false);
-            responseTimeout = null;
+        if (timing) {
+            timing = false;
+            front.responseDeadline().disarm(this);
         }
     }
 
     private void releaseHeld() {
         HttpContent c;
-        while ((c = held.poll()) != null) {
+        while (held != null && (c = held.poll()) != null) {
             c.release();
         }
     }

@@ -20,7 +20,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -34,6 +33,16 @@ import org.slf4j.LoggerFactory;
  * its requests gets all their responses, then the connection is closed. Trailer fields of a
  * chunked request are dropped, never forwarded (RFC 9110 §6.5.1: they may not be merged into the
  * header section). Runs on the connection's event loop only.
+ *
+ * <h2>Deadlines on the client</h2>
+ * Three, each running only while the gateway waits for the client, never while it waits for the
+ * upstream or for the client to read: between requests, {@code limits.clientIdleTimeout} (a new
+ * or keep-alive connection that starts no request is closed, silently); from the first byte of a
+ * head, {@code limits.requestHeadTimeout} for the whole head (not moved by later bytes: 408); and
+ * during a body, {@code limits.requestBodyTimeout} as the longest gap between two reads while
+ * the gateway wants more (nginx's {@code client_body_timeout}: 408, as the slowest legitimate
+ * upload still sends something every few seconds, where a total deadline would cut large bodies
+ * on slow links). Each refusal is counted in {@code tollgate_refusals_total}.
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
@@ -63,6 +72,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private long bodyBytes;
     private long upstreamNanos = -1;
     private String client;
+    /** Between requests: how long the client may keep the connection without starting one (limits.clientIdleTimeout). */
+    private WaitDeadline idle;
+    /** During a request body: the longest gap while the gateway waits for its bytes (limits.requestBodyTimeout). */
+    private WaitDeadline body;
+    /** A read brought a part of a body (reset at the end of each read). */
+    private boolean contentRead;
+    private ResponseDeadline responseDeadline;
+    private dev.tollgate.gateway.counting.ScanScratch scanScratch;
 
     FrontendHandler(ProxyContext px, StrictRequestDecoder decoder, ProxyResponseEncoder encoder) {
         this.px = px;
@@ -73,10 +90,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        var limits = px.config.limits();
+        idle = new WaitDeadline(ctx.executor(), limits.clientIdleTimeout().toNanos(), this::idleExpired);
+        body = new WaitDeadline(ctx.executor(), limits.requestBodyTimeout().toNanos(), this::bodyExpired);
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        idle.waiting();
         ctx.read();
     }
 
@@ -87,8 +108,41 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
      */
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (current != null || decoder.hasPartialRequest() || !pipelined.isEmpty()) {
+            idle.stop(); // a request began: its head and body deadlines take over
+        }
+        if (body.isWaiting() && !contentRead) {
+            body.restart(); // bytes short of a part (a chunk-size line): progress; the decoder reads on
+        }
+        contentRead = false;
         armHeadDeadline();
         ctx.fireChannelReadComplete();
+    }
+
+    /** No request began within limits.clientIdleTimeout of the connection's opening or the last response. */
+    private void idleExpired() {
+        if (current == null && !decoder.hasPartialRequest() && pipelined.isEmpty() && !closing) {
+            closeNow();
+        }
+    }
+
+    /**
+     * The client stopped sending the body of the request being served while the gateway was
+     * waiting for it: the upstream's connection is cut (it never sees a complete request), the
+     * client gets 408 and the connection closes. Once the upstream has begun answering (an early
+     * answer), the response goes on: the connection closes after it anyway.
+     */
+    private void bodyExpired() {
+        Exchange x = current;
+        if (x == null || closing || x.requestDone() || x.responseStarted()) {
+            return;
+        }
+        current = null;
+        x.requestBroken();
+        px.metrics.error(ErrorKind.BAD_REQUEST);
+        px.metrics.refused("body_timeout");
+        refuse("rejected", HttpResponseStatus.REQUEST_TIMEOUT, "the request body made no progress for "
+                + dev.tollgate.gateway.config.Durations.format(px.config.limits().requestBodyTimeout()), null);
     }
 
     /** The deadline of the head in progress, if it has none yet; counted from its first byte or from when this connection was free to read it. */
@@ -106,14 +160,19 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (current == null && !closing && decoder.hasPartialRequest() && decoder.headNumber() == head) {
             px.metrics.error(ErrorKind.BAD_REQUEST);
             px.metrics.refused("head_timeout");
-            answered("rejected", 408);
-            respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request head was not sent within "
+            refuse("rejected", HttpResponseStatus.REQUEST_TIMEOUT, "the request head was not sent within "
                     + dev.tollgate.gateway.config.Durations.format(px.config.limits().requestHeadTimeout()), null);
         }
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpContent) {
+            // a part arrived: no longer waiting for the client, until the exchange has written it
+            // upstream and asks for more (readMore; possibly at once, before this read ends)
+            contentRead = true;
+            body.stop();
+        }
         if (closing) {
             ReferenceCountUtil.release(msg);
             return;
@@ -150,12 +209,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 x.requestBroken();
                 px.metrics.error(ErrorKind.BAD_REQUEST);
                 px.metrics.refused("malformed_body");
-                answered("rejected", 400);
                 if (answering) {
+                    answered("rejected", 400);
                     closeNow(); // a response is already on its way: cutting it is all that is left
                     return;
                 }
-                respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request body: " + (cause == null ? "unreadable" : cause.getMessage()), null);
+                refuse("rejected", HttpResponseStatus.BAD_REQUEST, "malformed request body: " + (cause == null ? "unreadable" : cause.getMessage()), null);
             } else {
                 current.requestContent(dropTrailers(c));
             }
@@ -174,9 +233,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (refusal != null) {
             px.metrics.error(ErrorKind.BAD_REQUEST);
             px.metrics.refused(refusal.reason());
-            answered("rejected", refusal.status().code());
             log.debug("refused {} {}: {}", req.method(), req.uri(), refusal.detail());
-            respondAndClose(refusal.status(), refusal.detail(), null);
+            refuse("rejected", refusal.status(), refusal.detail(), null);
             return;
         }
         HttpHeaders h = req.headers();
@@ -191,16 +249,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             px.meter.record(who.entity(), 0, 1);
             px.charged.increment();
             px.seen.note(who);
-            answered("blocked", 429);
             HttpHeaders extra = new io.netty.handler.codec.http.DefaultHttpHeaders();
             extra.set(HttpHeaderNames.RETRY_AFTER, px.enforcement.retryAfterSeconds(who.entity()));
             px.enforcement.addHeaders(extra, who.entity(), count);
             String detail = "more than " + px.meter.config().threshold() + " posts in the last 24 hours for " + who.entity();
             if (hasBody || !keepAlive) {
-                respondAndClose(HttpResponseStatus.TOO_MANY_REQUESTS, detail, extra);
+                refuse("blocked", HttpResponseStatus.TOO_MANY_REQUESTS, detail, extra);
             } else {
                 FullHttpResponse r = Problem.response(ctx.alloc(), HttpResponseStatus.TOO_MANY_REQUESTS, detail);
                 r.headers().add(extra);
+                bodyBytes(r.content().readableBytes());
+                answered("blocked", 429);
                 current = null;
                 answeringHead(req.method().equals(HttpMethod.HEAD));
                 ctx.writeAndFlush(r).addListener((ChannelFutureListener) f -> exchangeDone(true));
@@ -217,9 +276,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             // an HTTP/1.0 request without Host goes on as HTTP/1.1, which requires one: the upstream's
             h.set(HttpHeaderNames.HOST, px.config.upstream().url().getRawAuthority());
         }
-        ProxyHeaders.addForwarding(h, peer.getAddress().getHostAddress(), req.protocolVersion().text());
+        ProxyHeaders.addForwarding(h, clientAddress(), req.protocolVersion().text()); // formatted once per connection
         req.setProtocolVersion(HttpVersion.HTTP_1_1);
-        if (expectContinue && hasBody) {
+        if (expectContinue && hasBody && http11) { // RFC 9110 §10.1.1: an HTTP/1.0 request's 100-continue is ignored
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
         }
         current = new Exchange(this, ctx, px, req, who, count, req.method().equals(HttpMethod.HEAD), keepAlive);
@@ -230,6 +289,22 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     boolean clientIsHttp11() {
         return http11;
+    }
+
+    /** The copy buffer of the connection's post counters, one exchange after another. */
+    dev.tollgate.gateway.counting.ScanScratch scanScratch() {
+        if (scanScratch == null) {
+            scanScratch = new dev.tollgate.gateway.counting.ScanScratch();
+        }
+        return scanScratch;
+    }
+
+    /** The connection's upstream response deadline, shared by its exchanges one after another. */
+    ResponseDeadline responseDeadline() {
+        if (responseDeadline == null) {
+            responseDeadline = new ResponseDeadline(ctx.executor());
+        }
+        return responseDeadline;
     }
 
     void answeringHead(boolean head) {
@@ -250,6 +325,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     void readMore() {
         if (!closing && !inputShut) { // (a read after the input's end fails on epoll)
+            if (current != null && !current.requestDone()) {
+                body.waiting();
+            }
             ctx.read();
         }
     }
@@ -273,6 +351,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         if (current == null && pipelined.isEmpty() && !closing) {
             freeSinceNanos = ctx.executor().ticker().nanoTime();
+            idle.restart();
             armHeadDeadline();
             ctx.read();
         }
@@ -302,13 +381,29 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void respondAndClose(HttpResponseStatus status, String detail, HttpHeaders extra) {
-        closing = true;
-        releasePipelined();
+        closeWith(problem(status, detail, extra));
+    }
+
+    /** Refuses the request with a problem and closes; its access log line counts the problem's bytes. */
+    private void refuse(String outcome, HttpResponseStatus status, String detail, HttpHeaders extra) {
+        FullHttpResponse r = problem(status, detail, extra);
+        bodyBytes(r.content().readableBytes());
+        answered(outcome, status.code());
+        closeWith(r);
+    }
+
+    private FullHttpResponse problem(HttpResponseStatus status, String detail, HttpHeaders extra) {
         FullHttpResponse r = Problem.response(ctx.alloc(), status, detail);
         if (extra != null) {
             r.headers().add(extra);
         }
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        return r;
+    }
+
+    private void closeWith(FullHttpResponse r) {
+        closing = true;
+        releasePipelined();
         answeringHead(false);
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
     }
@@ -369,11 +464,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closing = true;
+        idle.cancel();
+        body.cancel();
         releasePipelined();
         Exchange x = current;
         current = null;
         if (x != null) {
             x.clientClosed();
+        }
+        if (responseDeadline != null) {
+            responseDeadline.close();
         }
     }
 
@@ -384,19 +484,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             inputShut = true;
             if (current == null && pipelined.isEmpty() && !closing) {
                 closeNow(); // idle, or an unfinished head that can no longer be finished
-            }
-            return;
-        }
-        if (evt instanceof IdleStateEvent) {
-            if (current == null && decoder.hasPartialRequest()) {
-                px.metrics.error(ErrorKind.BAD_REQUEST);
-                px.metrics.refused("head_timeout");
-                answered("rejected", 408);
-                respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request was not sent in time", null);
-            } else if (current == null) {
-                closeNow(); // an idle keep-alive connection
-            } else if (!current.requestDone()) {
-                respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request was not sent in time", null);
             }
             return;
         }

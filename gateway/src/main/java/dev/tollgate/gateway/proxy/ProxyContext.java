@@ -21,7 +21,8 @@ final class ProxyContext {
     final GatewayMetrics metrics;
     final Transport transport;
     final Enforcement enforcement;
-    final String postCountHeader;
+    /** An {@code AsciiString}: its hash is computed once, not per response. */
+    final io.netty.util.AsciiString postCountHeader;
     final boolean countJson;
     /** False: a plain pass-through that meters nothing (benchmarks, P3). */
     final boolean metering;
@@ -36,6 +37,18 @@ final class ProxyContext {
     /** Null when the access log is off. */
     final AccessLog accessLog;
     final java.time.Clock clock;
+    /**
+     * Bytes read from one side of a proxied connection and not yet handed to the other side's
+     * socket, over all connections (the {@code tollgate_pending_bytes} gauge). Each connection
+     * holds at most {@code limits.maxPendingBytes} per direction, plus a response head.
+     */
+    final java.util.concurrent.atomic.LongAdder pendingBytes = new java.util.concurrent.atomic.LongAdder();
+    /**
+     * Reads of at most {@code limits.maxPendingBytes}, on client and upstream connections alike:
+     * with a side read again only once the previous read was handed over in full (see
+     * {@link Exchange}), one read is all a connection holds per direction.
+     */
+    final io.netty.channel.RecvByteBufAllocator reads;
     final RateLimitedWarning refusals = new RateLimitedWarning(LoggerFactory.getLogger("dev.tollgate.gateway.refusals"), 10, TimeUnit.SECONDS);
     final RateLimitedWarning upstreamFailures = new RateLimitedWarning(LoggerFactory.getLogger("dev.tollgate.gateway.upstream"), 10,
             TimeUnit.SECONDS);
@@ -56,9 +69,11 @@ final class ProxyContext {
         this.metrics = metrics;
         this.transport = transport;
         this.enforcement = new Enforcement(config.meter().mode(), view);
-        this.postCountHeader = config.counting().postCountHeader();
+        this.postCountHeader = io.netty.util.AsciiString.of(config.counting().postCountHeader());
         this.countJson = config.counting().json();
         this.metering = config.counting().enabled();
+        int cap = config.limits().maxPendingBytes();
+        this.reads = new io.netty.channel.AdaptiveRecvByteBufAllocator(64, Math.min(2048, cap), cap);
         this.upstreamDecoder = new io.netty.handler.codec.http.HttpDecoderConfig().setMaxInitialLineLength(8192).setMaxHeaderSize(65536)
                 .setMaxChunkSize(config.limits().maxChunkSize())
                 .setHeadersFactory(io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(true));

@@ -13,7 +13,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,8 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The proxy's listening socket and each client connection's pipeline: idle timeout, strict
- * request decoder, response encoder, the frontend handler. Upstream connections share the client
+ * The proxy's listening socket and each client connection's pipeline: strict request decoder,
+ * response encoder, the frontend handler (which keeps the idle, head and body deadlines). Upstream connections share the client
  * connection's event loop (see {@link Exchange}).
  */
 public final class ProxyServer {
@@ -56,6 +55,12 @@ public final class ProxyServer {
         metrics.gauge("tollgate_upstream_idle_connections", "Keep-alive connections to the upstream waiting for reuse",
                 px::idleUpstreamConnections);
         metrics.gauge("tollgate_open_connections", "Client connections open now", connections::size);
+        metrics.gauge("tollgate_pending_bytes", "Bytes read from one side of a proxied connection and not yet handed to the other's"
+                + " socket, all connections (each holds at most limits.maxPendingBytes per direction)", px.pendingBytes::sum);
+        if (io.netty.buffer.ByteBufAllocator.DEFAULT instanceof io.netty.buffer.ByteBufAllocatorMetricProvider a) {
+            metrics.gauge("tollgate_netty_direct_memory_bytes", "Direct memory held by Netty's buffer allocator (its pools included)",
+                    () -> a.metric().usedDirectMemory());
+        }
         this.maxConnections = config.limits().effectiveMaxConnections(fileLimit());
         this.maxPerClient = config.limits().maxConnectionsPerClient();
         metrics.gauge("tollgate_max_connections", "The cap on client connections (limits.maxConnections, or from the file limit)",
@@ -143,9 +148,9 @@ public final class ProxyServer {
                     return;
                 }
                 connections.add(ch);
+                ch.config().setRecvByteBufAllocator(px.reads);
                 ProxyResponseEncoder encoder = new ProxyResponseEncoder();
                 ChannelPipeline p = ch.pipeline();
-                p.addLast("idle", new IdleStateHandler(limits.clientIdleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
                 StrictRequestDecoder requests = new StrictRequestDecoder(decoder);
                 p.addLast("decoder", requests);
                 p.addLast("encoder", encoder);

@@ -31,8 +31,13 @@ final class RequestChecks {
             if (cause instanceof TooLongHttpHeaderException) {
                 return new Refusal(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "the request headers are too large", "headers_too_large");
             }
+            // a head the byte-level check passed, whose Content-Length or Transfer-Encoding Netty's
+            // decoder then refused (both at once, duplicates, lists, codings): a framing conflict,
+            // the shape of request smuggling; a head refused by the check itself carries no field
+            HttpHeaders fields = req.headers();
+            boolean framing = fields.contains(HttpHeaderNames.CONTENT_LENGTH) || fields.contains(HttpHeaderNames.TRANSFER_ENCODING);
             return new Refusal(HttpResponseStatus.BAD_REQUEST, "malformed request: " + (cause == null ? "unreadable" : cause.getMessage()),
-                    "malformed");
+                    framing ? "framing" : "malformed");
         }
         if (req.protocolVersion().majorVersion() != 1) {
             return new Refusal(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "only HTTP/1.0 and HTTP/1.1 are served here", "version");
@@ -69,12 +74,54 @@ final class RequestChecks {
         }
         String uri = req.uri();
         if (!uri.startsWith("/") && !(uri.equals("*") && req.method().equals(HttpMethod.OPTIONS))) {
-            return new Refusal(HttpResponseStatus.BAD_REQUEST, "the request target must be a path (origin form)", "target");
+            Refusal r = toOriginForm(req);
+            if (r != null) {
+                return r;
+            }
         }
         String expect = h.get(HttpHeaderNames.EXPECT);
         if (expect != null && !expect.trim().equalsIgnoreCase("100-continue")) {
             return new Refusal(HttpResponseStatus.EXPECTATION_FAILED, "only 'Expect: 100-continue' is understood", "expectation");
         }
+        return null;
+    }
+
+    /**
+     * An absolute-form target (RFC 9112 §3.2.2: "a server MUST accept the absolute-form in
+     * requests") is rewritten in place to the origin form the upstream is sent, and its authority
+     * becomes the {@code Host}: "a server MUST ignore the received Host header field (if any) and
+     * instead use the host information of the request-target", as nginx does. The received Host
+     * was still checked above (RFC 9112 §3.2 requires a 400 for a missing, repeated or invalid one
+     * in HTTP/1.1, whatever the target). Refused, as RFC 9110 §4.2 says of http(s) URIs: a scheme
+     * other than http or https, an empty host, userinfo ({@code user@}), an authority that is not
+     * {@code host[:port]}. An empty path is sent as "/" (RFC 9112 §3.2.1), or as "*" in an OPTIONS
+     * request without a query (§3.2.4). Null when rewritten.
+     */
+    static Refusal toOriginForm(HttpRequest req) {
+        String uri = req.uri();
+        int colon = uri.indexOf(':');
+        String scheme = colon < 0 ? "" : uri.substring(0, colon);
+        if (!(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https")) || !uri.startsWith("//", colon + 1)) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST,
+                    "the request target must be a path (origin form) or an http(s) URI (absolute form)", "target");
+        }
+        int from = colon + 3;
+        int end = from;
+        while (end < uri.length() && uri.charAt(end) != '/' && uri.charAt(end) != '?') {
+            end++;
+        }
+        String authority = uri.substring(from, end);
+        if (authority.isEmpty() || authority.startsWith(":") || authority.indexOf('@') >= 0 || !validHost(authority)) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST,
+                    "the request target's authority is not a valid host[:port] (no userinfo, no empty host)", "target");
+        }
+        String rest = uri.substring(end);
+        if (rest.isEmpty() && req.method().equals(HttpMethod.OPTIONS)) {
+            req.setUri("*"); // RFC 9112 §3.2.4: an OPTIONS with an empty path and no query is sent as "*"
+        } else {
+            req.setUri(rest.startsWith("/") ? rest : "/" + rest);
+        }
+        req.headers().set(HttpHeaderNames.HOST, authority);
         return null;
     }
 

@@ -84,8 +84,8 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
                         : validator.tooLongInRequestLine() ? new TooLongHttpLineException("the request line is too long")
                         : new TooLongHttpHeaderException("the request head is too large");
                 refused = true;
+                DefaultFullHttpRequest bad = refusedRequest(buffer);
                 buffer.skipBytes(buffer.readableBytes());
-                DefaultFullHttpRequest bad = new DefaultFullHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/bad-request", Unpooled.EMPTY_BUFFER);
                 bad.setDecoderResult(DecoderResult.failure(cause));
                 inHead = false;
                 out.add(bad);
@@ -110,6 +110,46 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
                 inMessage = false;
             }
         }
+    }
+
+    /**
+     * The stand-in for a refused head, never forwarded: it carries the method and the target as
+     * far as they were sent, for the access log ({@code -} where the request line does not start
+     * with a method and a space), the target's bytes outside visible ASCII written as %XX and cut
+     * at 2,048 characters.
+     */
+    static DefaultFullHttpRequest refusedRequest(ByteBuf head) {
+        int from = head.readerIndex();
+        int end = head.writerIndex();
+        int sp = -1;
+        for (int i = from; i < end && i < from + 32; i++) {
+            byte b = head.getByte(i);
+            if (b == ' ') {
+                sp = i;
+                break;
+            }
+            if (b <= 0x20 || b >= 0x7f) {
+                break;
+            }
+        }
+        HttpMethod method = HttpMethod.valueOf("-");
+        StringBuilder target = new StringBuilder();
+        if (sp > from) {
+            method = HttpMethod.valueOf(head.toString(from, sp - from, java.nio.charset.StandardCharsets.US_ASCII));
+            for (int i = sp + 1; i < end && target.length() < 2048; i++) {
+                int b = head.getByte(i) & 0xff;
+                if (b == ' ' || b == '\r' || b == '\n') {
+                    break;
+                }
+                if (b > 0x20 && b < 0x7f) {
+                    target.append((char) b);
+                } else {
+                    target.append('%').append(Character.toUpperCase(Character.forDigit(b >> 4, 16)))
+                            .append(Character.toUpperCase(Character.forDigit(b & 15, 16)));
+                }
+            }
+        }
+        return new DefaultFullHttpRequest(HttpVersion.HTTP_1_0, method, target.isEmpty() ? "-" : target.toString(), Unpooled.EMPTY_BUFFER);
     }
 
     @Override

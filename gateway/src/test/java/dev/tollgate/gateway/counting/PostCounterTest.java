@@ -48,6 +48,49 @@ class PostCounterTest {
         assertThat(c.forwarded()).isEqualTo(3);
     }
 
+    /** Counters sharing one copy buffer (a connection's, see ScanScratch), fed from direct buffers in turn, count as if alone. */
+    @Test
+    void sharedScratch_interleavedDirectPieces_eachCountsItsOwnDocument() {
+        String a = "{\"data\":[{\"id\":\"1\",\"t\":\"a [b] {c}\"},{\"id\":\"2\"},{\"id\":\"3\"}]}";
+        String b = "{\"data\":[\"x\\\"]\",{\"k\":[1,2]},4,5,6],\"meta\":{\"newest_id\":\"9\"}}";
+        SplittableRandom r = new SplittableRandom(7);
+        for (int run = 0; run < 200; run++) {
+            ScanScratch shared = new ScanScratch();
+            PostCounter ca = new PostCounter(shared);
+            PostCounter cb = new PostCounter(shared);
+            byte[] ba = a.getBytes(StandardCharsets.UTF_8);
+            byte[] bb = b.getBytes(StandardCharsets.UTF_8);
+            int ia = 0;
+            int ib = 0;
+            while (ia < ba.length || ib < bb.length) {
+                if (ia < ba.length) {
+                    int n = Math.min(ba.length - ia, r.nextInt(1, 12));
+                    ca.feed(direct(ba, ia, n));
+                    ia += n;
+                }
+                if (ib < bb.length) {
+                    int n = Math.min(bb.length - ib, r.nextInt(1, 12));
+                    cb.feed(direct(bb, ib, n));
+                    ib += n;
+                }
+            }
+            ca.end();
+            cb.end();
+            assertThat(ca.complete()).isEqualTo(count(a, a.length()));
+            assertThat(cb.complete()).isEqualTo(count(b, b.length()));
+        }
+        assertThat(count(a, a.length())).isEqualTo(3);
+        assertThat(count(b, b.length())).isEqualTo(5);
+    }
+
+    private static ByteBuffer direct(byte[] b, int from, int n) {
+        ByteBuffer d = ByteBuffer.allocateDirect(n + 3);
+        d.position(3); // not at offset 0: feed reads from the buffer's position
+        d.put(b, from, n);
+        d.position(3);
+        return d;
+    }
+
     @Test
     void brokenJson_keepsWhatWasCounted() {
         PostCounter c = new PostCounter();

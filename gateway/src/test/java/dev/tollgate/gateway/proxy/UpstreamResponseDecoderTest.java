@@ -12,7 +12,10 @@ import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-/** The upstream decoder's two additions: HEAD responses are bodiless, and leftover or out-of-turn bytes are seen. */
+/**
+ * The upstream decoder's additions: HEAD responses are bodiless, leftover or out-of-turn bytes are
+ * seen, and obs-fold or a transfer coding other than chunked fail the head (at any split).
+ */
 class UpstreamResponseDecoderTest {
     static ByteBuf bytes(String s) {
         return Unpooled.copiedBuffer(s, StandardCharsets.ISO_8859_1);
@@ -62,5 +65,48 @@ class UpstreamResponseDecoderTest {
         assertThat(m).isInstanceOf(ByteBuf.class);
         ReferenceCountUtil.release(m);
         ch.finishAndReleaseAll();
+    }
+
+    /** The heads {@code raw} decodes to, fed split at {@code cut}: true for each that decoded as a success. */
+    private static java.util.List<Boolean> heads(String raw, int cut) {
+        EmbeddedChannel ch = new EmbeddedChannel(new UpstreamResponseDecoder(new HttpDecoderConfig()));
+        ch.writeInbound(bytes(raw.substring(0, cut)));
+        ch.writeInbound(bytes(raw.substring(cut)));
+        java.util.List<Boolean> ok = new java.util.ArrayList<>();
+        Object m;
+        while ((m = ch.readInbound()) != null) {
+            if (m instanceof HttpResponse r) {
+                ok.add(r.decoderResult().isSuccess());
+            }
+            ReferenceCountUtil.release(m);
+        }
+        ch.finishAndReleaseAll();
+        return ok;
+    }
+
+    @Test
+    void anObsFoldLine_failsTheHead_atEverySplit() {
+        String raw = "HTTP/1.1 200 OK\r\nX-A: 1\r\n\tContent-Length: 9\r\nContent-Length: 2\r\n\r\n{}";
+        for (int cut = 0; cut <= raw.length(); cut++) {
+            assertThat(heads(raw, cut)).as("split at %d", cut).containsExactly(false);
+        }
+    }
+
+    @Test
+    void whitespaceInTheBody_orBeforeTheStatusLine_isNotAFold_andEachResponseIsScannedAfresh() {
+        String first = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n\r\n x\n\t";
+        String second = "HTTP/1.1 204 No Content\r\nX-B: 2\r\n\r\n";
+        String raw = first + second;
+        for (int cut = 0; cut <= raw.length(); cut++) {
+            assertThat(heads(raw, cut)).as("split at %d", cut).containsExactly(true, true);
+        }
+    }
+
+    @Test
+    void aTransferCodingOtherThanChunked_failsTheHead() {
+        assertThat(heads("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc", 5)).containsExactly(false);
+        assertThat(heads("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 5))
+                .containsExactly(false);
+        assertThat(heads("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n", 5)).containsExactly(true);
     }
 }

@@ -35,8 +35,8 @@ CREATE TABLE ledger_head (
 INSERT INTO ledger_head VALUES (1, 0, repeat('0', 64));
 
 -- The incidents projection: one row per incident (entity, sequence), kept by the same transaction
--- that appends the record it comes from. It is derived data: the chain alone is the evidence, and
--- this table can be rebuilt from it. It enforces what the chain cannot:
+-- that appends the record it comes from. It is derived from the chain (each counted flag, provisional
+-- and final record names its row; the chain alone is the evidence). It enforces what the chain cannot:
 --   at most one open incident per entity (incidents_one_open): a second flag from anywhere (two
 --   gateways flagging while Redis was down) finds the index taken and its record goes into the
 --   chain as "superseded", which no report counts;

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Slow and greedy clients (issue 11, item 3) against a real gateway in front of the built-in post
+# API, its configuration the shipped defaults except requestHeadTimeout 5s (10s by default: halved
+# to keep the run short) and the ports:
+#   1. baseline: p99 of an ordinary client at a constant rate (LatencyTool, HdrHistogram, timed from
+#      the intended send time), alone;
+#   2. the same while 5,000 idle and 1,000 slowloris connections are held (HostileConnections
+#      hold: each closed connection reopened at once, from 127.0.0.10 and up, 500 per address);
+#      then how many slowloris connections the gateway closed, how many with a 408, and when;
+#   3. one client opening 20,000 connections (from one address, then from 40) while the ordinary
+#      client, connected before, goes on: its success rate and p99; readyz meanwhile.
+#
+#   benchmarks/slow/run.sh                      # RATE=1000 DURATION=20 CONNS=16
+#   RATE=2000 DURATION=30 benchmarks/slow/run.sh
+#
+# Traffic goes to 127.0.0.1 only (ports 21001-21003 by default, BASE_PORT to move them); everything
+# it starts is stopped when it ends. Raises the open-file limit to the hard limit (20,000 here).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RATE=${RATE:-1000}
+SECONDS_=${DURATION:-20}
+CONNS=${CONNS:-16}
+BASE=${BASE_PORT:-21000}
+UP=$((BASE + 1)); TG=$((BASE + 2)); ADMIN=$((BASE + 3))
+ulimit -n "$(ulimit -Hn)"
+
+JAR=gateway/target/tollgate.jar
+BENCH=benchmarks/target/benchmarks.jar
+if [ ! -f "$JAR" ] || [ ! -f "$BENCH" ]; then
+  echo "building $JAR and $BENCH ..."
+  mvn -B -q package -DskipTests
+fi
+
+WORK=$(mktemp -d /tmp/tollgate-slow-XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 not listening" >&2; exit 1; }
+
+export TOLLGATE_ADMIN_TOKEN=slow-benchmark
+cat > "$WORK/tollgate.yaml" <<CONF
+listen: 127.0.0.1:$TG
+upstream: {url: 'http://127.0.0.1:$UP'}
+admin: {listen: '127.0.0.1:$ADMIN'}
+dataDir: data
+limits: {requestHeadTimeout: 5s}
+CONF
+java -jar "$JAR" upstream --port "$UP" > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
+java ${JAVA_OPTS:-} -jar "$JAR" serve --config "$WORK/tollgate.yaml" > "$WORK/tollgate.log" 2>&1 & PIDS+=($!)
+wait_port "$UP"; wait_port "$TG"; wait_port "$ADMIN"
+
+URL="http://127.0.0.1:$TG/2/tweets/search/recent?max_results=10"
+latency() { java -cp "$BENCH" dev.tollgate.benchmarks.LatencyTool "$URL" "$RATE" "$SECONDS_" "$CONNS" 5 1 2>&1 | tr '\n' ' '; }
+p99() { sed -n 's/.* p99=\([0-9]*\) .*/\1/p'; }
+hostile() { java -Xss256k -cp "$BENCH" dev.tollgate.benchmarks.HostileConnections "$@"; }
+metric() { curl -s -H "Authorization: Bearer $TOLLGATE_ADMIN_TOKEN" "http://127.0.0.1:$ADMIN/metrics" | grep -E "$1" || true; }
+readyz() { curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$ADMIN/readyz" || echo timeout; }
+
+echo "== warm-up (JIT) =="
+java -cp "$BENCH" dev.tollgate.benchmarks.LatencyTool "$URL" "$RATE" 10 "$CONNS" 5 1 >/dev/null 2>&1 || true
+
+echo "== 1. baseline, alone: rate $RATE/s, $CONNS connections, ${SECONDS_} s =="
+base=$(latency); echo "  $base"
+
+echo "== 2. while 5,000 idle + 1,000 slowloris connections are held =="
+hold_for=$((SECONDS_ + 5 + 25))
+: > "$WORK/hold.out"
+hostile hold "127.0.0.1:$TG" 5000 1000 "$hold_for" > "$WORK/hold.out" 2>&1 & HOLD=$!; PIDS+=($HOLD)
+for _ in $(seq 1 300); do grep -q '^held' "$WORK/hold.out" && break; sleep 0.1; done
+echo "  $(head -1 "$WORK/hold.out"); gateway: $(metric '^tollgate_open_connections ' | tr '\n' ' ')"
+held=$(latency); echo "  $held"
+echo "  readyz while held: $(readyz)"
+wait "$HOLD" || true
+echo "  $(tail -1 "$WORK/hold.out")"
+echo "  gateway refusals: $(metric '^tollgate_refusals_total' | tr '\n' ' ')"
+b=$(echo "$base" | p99); h=$(echo "$held" | p99)
+echo "  p99 ratio held / baseline = $(awk -v h="$h" -v b="$b" 'BEGIN { printf "%.2f (%d / %d us; target <= 2)", h / b, h, b }')"
+
+for sources in 1 40; do
+  echo "== 3. one client opens 20,000 connections from $sources address(es) while the ordinary client goes on =="
+  latency > "$WORK/flood-latency.out" & LAT=$!; PIDS+=($LAT)
+  sleep 6 # the ordinary client is connected and past its warm-up
+  hostile flood "127.0.0.1:$TG" 20000 "$sources" "$((SECONDS_ - 4))" > "$WORK/flood.out" 2>&1 & FLOOD=$!; PIDS+=($FLOOD)
+  sleep 5
+  echo "  during the flood: readyz $(readyz); $(metric '^tollgate_open_connections ' | tr '\n' ' ')"
+  wait "$FLOOD" || true; wait "$LAT" || true
+  echo "  $(cat "$WORK/flood.out")"
+  out=$(tr '\n' ' ' < "$WORK/flood-latency.out")
+  sent=$(echo "$out" | sed -n 's/.*sent=\([0-9]*\).*/\1/p'); errors=$(echo "$out" | sed -n 's/.*errors: \([0-9]*\).*/\1/p')
+  echo "  ordinary client: $out"
+  echo "  its success rate: $(awk -v s="${sent:-0}" -v e="${errors:-0}" 'BEGIN { if (s > 0) printf "%.4f (%d of %d answered 200)", (s - e) / s, s - e, s; else print "none sent" }')"
+  echo "  gateway refusals: $(metric '^tollgate_refusals_total' | tr '\n' ' ')"
+done
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at the end"
