@@ -27,11 +27,12 @@ import java.util.regex.Pattern;
  * The server side is the {@code tollgate} Function library ({@code tollgate.lua}, where the
  * design is argued); this class is its client.
  *
- * <p>Every call may come from any thread. {@link #shipAll} pipelines: it groups the entities by
- * hash slot (one {@code FCALL} carries up to {@link ShipRound#MAX_ENTITIES_PER_CALL} entities of one slot),
- * queues every call on a hand-flushed connection, flushes and waits once per chunk of
- * {@link ShipRound#CHUNK} calls, so a round of 100,000 entities costs a few round trips, not 100,000. A call that meets "Function not found"
- * (a master without the library) reloads the library and is retried once. Failures never throw
+ * <p>Every call may come from any thread. {@link #shipAll} pipelines ({@link ShipRound}): one
+ * {@code FCALL} carries up to {@link ShipRound#MAX_ENTITIES_PER_CALL} entities of one hash slot,
+ * every call is queued on a hand-flushed connection, flushed and awaited once per chunk of
+ * {@link ShipRound#CHUNK} calls, so a round of 100,000 entities costs a few round trips, not
+ * 100,000. A call that meets "Function not found" (a master without the library) reloads the
+ * library and is retried once. Failures never throw
  * out of {@link #shipAll}: the entities missing from its answer were not applied, and the caller
  * (the {@link WindowShipper}) keeps and retries them; {@link #status()} says degraded.
  */
