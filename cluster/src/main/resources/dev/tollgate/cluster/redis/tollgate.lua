@@ -2,8 +2,8 @@
 --[[
 Tollgate's global windows (SPEC §9): the server side of dev.tollgate.cluster.redis.GlobalWindows.
 Loaded by every gateway at start on every master, and again when a call meets "Function not
-found" (a new master after a failover, a FUNCTION FLUSH); a gateway replaces it only when its
-own TOLLGATE_VERSION is newer than tollgate_version() answers, so a rolling upgrade never
+found" (a new master after a failover, a FUNCTION FLUSH); a gateway replaces it only when the
+tollgate_version() of its own copy is newer than the loaded one's, so a rolling upgrade never
 downgrades it.
 
 Keys. One entity's state lives under one hash tag, so on one slot and one master, and every
@@ -25,7 +25,9 @@ was sent. A gateway's count of a bucket only grows, so the maximum is its latest
 shipment applied twice, late, or after a newer one changes nothing (max is idempotent,
 commutative and associative), so retries and replays after a failover are always safe. Every
 stored value is a value some gateway really counted, so no sum is ever above the truth; it is
-below it only by what was not shipped yet. The cost is space and bytes: a gateway's entry per
+below it only by what was not shipped yet. The window's end t is the newest bucket any shipper's
+clock has reached: a clock ahead of the others only drops old buckets sooner (an undercount,
+never an overcount). The cost is space and bytes: a gateway's entry per
 bucket (about 10-20 bytes in the field), and every shipment carries the whole current value of
 each changed bucket rather than a small delta (a changed entity sends usually one bucket, the
 current one). Deltas with sequence numbers would need per-gateway sequence state, dup/gap
@@ -43,8 +45,8 @@ Expiry. A bucket matters while it can be in a window or in the evidence of a fla
 until its end + window + 24 h (the finalization). A shipment with a bucket newer than any before
 (x) extends the window key's TTL to that horizon of it, relative to the shipper's clock (never
 shortens it: older buckets leave it alone), so an entity that stops getting traffic vanishes
-once nothing can need it. The incident key holds a
-few numbers and never expires: the sequence of the next flag must follow the last one.
+once nothing can need it. The incident key holds a few numbers and never expires: the sequence
+of the next flag must follow the last one.
 --]]
 
 local function num(v, what)
