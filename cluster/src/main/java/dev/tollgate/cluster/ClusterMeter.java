@@ -434,6 +434,26 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
         return out.size() > limit ? List.copyOf(out.subList(0, limit)) : out;
     }
 
+    /**
+     * The global sliding count read from Redis now, for the admin API (never the request path): right
+     * also for an entity this gateway never served. This gateway's view when Redis does not answer.
+     */
+    public long globalPosts24hNow(String entity) {
+        long b = config.bucketMillis();
+        long current = Math.floorDiv(clock.millis(), b);
+        try {
+            long sum = 0;
+            for (GlobalWindows.BucketCounts c : windows.series(entity, (current - config.bucketsPerWindow() + 1) * b, (current + 1) * b)
+                    .buckets()) {
+                sum += c.posts();
+            }
+            return Math.max(sum, local.posts24h(entity)); // what this gateway has not shipped yet is not in Redis
+        } catch (RuntimeException e) {
+            log.debug("cluster: the global count of {} could not be read now ({}); showing the last known", entity, e.toString());
+            return posts24h(entity);
+        }
+    }
+
     /** This gateway's own sliding count of the entity (its share of the global one). */
     public long localPosts24h(String entity) {
         return local.posts24h(entity);

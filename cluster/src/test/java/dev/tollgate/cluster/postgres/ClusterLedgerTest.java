@@ -283,7 +283,9 @@ class ClusterLedgerTest {
                     n + "'s finals in its local ledger");
             awaitDelivered(clusters.get(n), locals.get(n));
         }
-        assertThat(count("SELECT count(*) FROM ledger_record WHERE type = 'final' AND local_seq IS NULL")).isZero();
+        // the link of each local copy to its chain row commits with the delivery: wait for it rather than race the status
+        Await.until(() -> count("SELECT count(*) FROM ledger_record WHERE type = 'final' AND local_seq IS NULL") == 0,
+                "every claimed final linked to its local copy");
         LedgerVerification v = clusters.get("gw-2").verify();
         assertThat(v.badLine()).isZero();
         assertThat(v.records()).hasSize(2 * (due + 1) + due);
