@@ -29,15 +29,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
+in_use() { ss -Htln "sport = :$1" 2>/dev/null | grep -q . ; }
+for p in $PORTS; do
+  if in_use "$p" || in_use $((p + 10000)); then
+    echo "cluster_ship.sh: port $p or its bus port $((p + 10000)) is taken; choose another BASE_PORT" >&2
+    exit 1
+  fi
+done
+# waits at most 60 s for a condition, then fails naming it
+await() {
+  local what=$1; shift
+  for _ in $(seq 600); do if "$@"; then return 0; fi; sleep 0.1; done
+  echo "cluster_ship.sh: gave up waiting for $what" >&2
+  exit 1
+}
 for p in $PORTS; do
   redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "nodes-$p.conf" \
     --dir "$DIR" --save "" --appendonly no --daemonize yes --pidfile "$DIR/$p.pid" --logfile "$DIR/$p.log"
 done
-for p in $PORTS; do
-  until redis-cli -p "$p" PING 2>/dev/null | grep -q PONG; do sleep 0.1; done
-done
+pong() { redis-cli -p "$1" PING 2>/dev/null | grep -q PONG; }
+for p in $PORTS; do await "redis-server on $p" pong "$p"; done
 redis-cli --cluster create $(for p in $PORTS; do printf '127.0.0.1:%s ' "$p"; done) --cluster-replicas 1 --cluster-yes >"$DIR/create.log"
-until [ "$(for p in $PORTS; do redis-cli -p "$p" CLUSTER INFO | grep -c 'cluster_state:ok'; done | paste -sd+ | bc)" = 6 ]; do sleep 0.2; done
+all_ok() { [ "$(for p in $PORTS; do redis-cli -p "$p" CLUSTER INFO | grep -c 'cluster_state:ok'; done | paste -sd+ | bc)" = 6 ]; }
+await "the cluster to be ok on all six nodes" all_ok
 
 masters() { for p in $PORTS; do if redis-cli -p "$p" INFO replication | grep -q 'role:master'; then echo "$p"; fi; done; }
 used() { for p in $(masters); do redis-cli -p "$p" INFO memory | tr -d '\r' | sed -n 's/^used_memory://p'; done | paste -sd+ | bc; }

@@ -192,7 +192,10 @@ printf "P1 (target >= 1.0) = median ratio: %s\n\n" "$(printf '%s\n' "${ratios[@]
 # P2: latency at a constant rate of half nginx's maximum, timed from the intended send time
 RATE=$(printf '%s\n' "${NGINX_RPS[@]}" | median | awk '{printf "%d", $1 / 2}')
 LAT_SECONDS=${LAT_SECONDS:-20}
-latency() { "${LOAD[@]}" java -cp benchmarks/target/benchmarks.jar dev.tollgate.benchmarks.LatencyTool "http://127.0.0.1:$1$URL" "$RATE" "$LAT_SECONDS" "$CONNS" 5 1 2>/dev/null; }
+latency() { local line
+  line=$("${LOAD[@]}" java -cp benchmarks/target/benchmarks.jar dev.tollgate.benchmarks.LatencyTool "http://127.0.0.1:$1$URL" "$RATE" "$LAT_SECONDS" "$CONNS" 5 1 2>"$WORK/latency.err")
+  # failed requests (not 200, or a broken connection) are counted on stderr: shown on the same line, never hidden
+  echo "$line$(grep -h '^errors:' "$WORK/latency.err" | sed 's/^/ /')"; }
 echo "P2: constant rate $RATE req/s (half of nginx's median maximum), $CONNS connections, ${LAT_SECONDS}s after 5s warm-up; latency in microseconds"
 p99s=()
 for r in $(seq 1 "$ROUNDS"); do

@@ -26,22 +26,9 @@ BASE=${BASE_PORT:-21010}
 UP=$((BASE + 1)); TG=$((BASE + 2)); ADMIN=$((BASE + 3))
 ulimit -n "$(ulimit -Hn)"
 
-JAR=gateway/target/tollgate.jar
-BENCH=benchmarks/target/benchmarks.jar
-if [ ! -f "$JAR" ] || [ ! -f "$BENCH" ]; then
-  echo "building $JAR and $BENCH ..."
-  mvn -B -q package -DskipTests
-fi
-
-WORK=$(mktemp -d /tmp/tollgate-soak-XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 not listening" >&2; exit 1; }
+BENCH_NAME=soak
+# shellcheck source=../lib.sh
+source benchmarks/lib.sh
 
 export TOLLGATE_ADMIN_TOKEN=soak
 cat > "$WORK/tollgate.yaml" <<CONF

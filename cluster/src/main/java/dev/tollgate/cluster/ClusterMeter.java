@@ -81,6 +81,8 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
     private final WindowShipper shipper;
     private final Map<String, Global> global = new ConcurrentHashMap<>();
     private final Map<String, Open> open = new ConcurrentHashMap<>();
+    /** The open incidents as PostgreSQL held them at the last read. */
+    private volatile Map<String, Open> recordedOpen = Map.of();
     /** Flags this gateway raised while Redis was away, to offer to Redis when it is back. */
     private final Map<String, Open> unoffered = new ConcurrentHashMap<>();
     /** Entities whose open incident this gateway raised (its flag record durable): it writes their provisional updates. */
@@ -128,12 +130,10 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
     private void onGlobal(String entity, GlobalWindows.ShipReply reply) {
         global.put(entity, new Global(reply.posts24h(), reply.requests24h(), reply.openSequence(), clock.millis()));
         if (reply.flagged() > 0) {
-            long now = clock.millis();
-            long flaggedAt = Math.max(reply.flagBucketMillis(), Math.min(now, reply.flagBucketMillis() + config.bucketMillis() - 1));
-            raise(entity, new Open(reply.flagged(), flaggedAt, reply.flagCount()), true);
+            raise(entity, new Open(reply.flagged(), reply.flaggedAtMillis(), reply.flagCount()), true); // Redis's decision time, the same everywhere
         } else if (reply.openSequence() > 0 && !open.containsKey(entity) && !flagging.containsKey(entity)) {
             // flagged by another gateway: blocked and shown here too (its record reaches PostgreSQL on its way)
-            open.putIfAbsent(entity, new Open(reply.openSequence(), reply.flagBucketMillis(), reply.flagCount()));
+            open.putIfAbsent(entity, new Open(reply.openSequence(), reply.flaggedAtMillis(), reply.flagCount()));
         } else if (reply.openSequence() == 0) {
             Open o = open.get(entity);
             if (o != null && !flagging.containsKey(entity) && !unoffered.containsKey(entity)) {
@@ -305,6 +305,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
                 }
             }
             fresh.forEach(this.open::put);
+            recordedOpen = Map.copyOf(fresh);
             // an incident of ours PostgreSQL no longer holds open was finalized (here or elsewhere): no more updates of it
             raisedHere.entrySet().removeIf(e -> {
                 Open o = fresh.get(e.getKey());
@@ -361,6 +362,9 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
                     open.remove(entity, o);
                 }
                 raisedHere.computeIfPresent(entity, (k, mine) -> mine.sequence() == sequence ? null : mine);
+                Map<String, Open> stillOpen = new HashMap<>(recordedOpen);
+                stillOpen.computeIfPresent(entity, (k, held) -> held.sequence() == sequence ? null : held);
+                recordedOpen = Map.copyOf(stillOpen);
                 finalsWritten.increment();
                 log.info("damage period final: entity={} #{} period={}..{} (cluster: finalized by {})", entity, sequence,
                         Instant.ofEpochMilli(start), Instant.ofEpochMilli(end), nodeId);
@@ -430,6 +434,26 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
         return out.size() > limit ? List.copyOf(out.subList(0, limit)) : out;
     }
 
+    /**
+     * The global sliding count read from Redis now, for the admin API (never the request path): right
+     * also for an entity this gateway never served. This gateway's view when Redis does not answer.
+     */
+    public long globalPosts24hNow(String entity) {
+        long b = config.bucketMillis();
+        long current = Math.floorDiv(clock.millis(), b);
+        try {
+            long sum = 0;
+            for (GlobalWindows.BucketCounts c : windows.series(entity, (current - config.bucketsPerWindow() + 1) * b, (current + 1) * b)
+                    .buckets()) {
+                sum += c.posts();
+            }
+            return Math.max(sum, local.posts24h(entity)); // what this gateway has not shipped yet is not in Redis
+        } catch (RuntimeException e) {
+            log.debug("cluster: the global count of {} could not be read now ({}); showing the last known", entity, e.toString());
+            return posts24h(entity);
+        }
+    }
+
     /** This gateway's own sliding count of the entity (its share of the global one). */
     public long localPosts24h(String entity) {
         return local.posts24h(entity);
@@ -468,7 +492,12 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
     @Override
     public List<Incident> incidents() {
         List<Incident> all = new ArrayList<>(history.finals());
-        open.forEach((entity, o) -> {
+        // the open incidents: as PostgreSQL holds them, else as this gateway raised them or Redis told it (the same flag time
+        // and count everywhere: Redis's decision), so every gateway lists the same
+        Map<String, Open> listed = new HashMap<>(open);
+        listed.putAll(raisedHere);
+        listed.putAll(recordedOpen);
+        listed.forEach((entity, o) -> {
             try {
                 all.add(assess(entity, o, Incident.Status.PROVISIONAL, true));
             } catch (RuntimeException e) {

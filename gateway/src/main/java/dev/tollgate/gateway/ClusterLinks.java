@@ -56,7 +56,13 @@ final class ClusterLinks {
             }
 
             @Override
+            public boolean counts(String entity) {
+                return cluster.globalPosts24hNow(entity) > 0;
+            }
+
+            @Override
             public void describe(String entity, com.fasterxml.jackson.databind.node.ObjectNode json) {
+                json.put("posts24h", cluster.globalPosts24hNow(entity)); // read now: right on a gateway that never served it
                 json.put("localPosts24h", cluster.localPosts24h(entity));
                 json.put("node", cluster.nodeId());
                 ClusterMeter.Global g = cluster.global(entity);

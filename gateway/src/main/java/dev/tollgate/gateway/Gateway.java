@@ -187,7 +187,9 @@ public final class Gateway implements AutoCloseable {
             }, config.clustered() ? Crossings.ELSEWHERE : Crossings.HERE);
             EntityResolver resolver = new EntityResolver(config.entities(), directory, hasher);
             IncidentHistory history = IncidentHistory.of(ledger.records());
-            this.windows = WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
+            // cluster mode: incidents live in the cluster ledger, never in this gateway's meter (which must not finalize its share)
+            this.windows = config.clustered() ? WindowStore.open(config.dataDir(), meter, options.clock(), java.util.List.of(), java.util.List.of())
+                    : WindowStore.open(config.dataDir(), meter, options.clock(), history.entities(), history.finals());
             this.token = AdminToken.open(config.admin().tokenFile(), config.dataDir());
             makePrivate();
             this.accessLog = openAccessLog(config);

@@ -104,4 +104,96 @@ class ClusterFaultsTest {
             assertThat(gw.records("flag")).isEqualTo(1);
         }
     }
+
+    /**
+     * Two gateway processes on the system clock; one is killed with kill -9 once its counts are
+     * shipped and journaled, and restarted on its data directory: its restored windows ship again,
+     * max-merged with what Redis holds, so the global count stays the truth, and grows by exactly
+     * the posts served after the restart.
+     */
+    @Test
+    void aGatewayKilledWithKill9_andRestarted_countsNothingTwice() throws Exception {
+        String database = bed.pg.newDatabase();
+        java.util.List<Path> configs = new java.util.ArrayList<>();
+        java.util.List<Integer> ports = new java.util.ArrayList<>();
+        java.util.List<Integer> adminPorts = new java.util.ArrayList<>();
+        for (int i = 1; i <= 2; i++) {
+            Path d = dir.resolve("p" + i);
+            java.nio.file.Files.createDirectories(d);
+            java.nio.file.Files.writeString(d.resolve("pg.password"), dev.tollgate.cluster.postgres.PostgresFixture.PASSWORD + "\n");
+            java.nio.file.Files.writeString(d.resolve("key-hash.secret"), "one secret for the whole cluster\n");
+            int port = GatewayProcess.freePort();
+            int admin = GatewayProcess.freePort();
+            ports.add(port);
+            adminPorts.add(admin);
+            Path config = d.resolve("tollgate.yaml");
+            java.nio.file.Files.writeString(config, "listen: 127.0.0.1:" + port + "\nupstream:\n  url: http://127.0.0.1:"
+                    + bed.upstreamAddress.getPort() + "\nadmin:\n  listen: 127.0.0.1:" + admin + "\ndataDir: data\n"
+                    + "meter:\n  threshold: 1000000\nentities:\n  keyHashSecretFile: key-hash.secret\n"
+                    + "cluster:\n  nodeId: proc-" + i + "\n  redis:\n    nodes: [" + String.join(", ", bed.redis.uris()) + "]\n"
+                    + "    flushInterval: 200ms\n    nearThresholdFlushInterval: 50ms\n"
+                    + "  postgres:\n    url: " + database + "\n    user: " + dev.tollgate.cluster.postgres.PostgresFixture.USER
+                    + "\n    passwordFile: pg.password\n");
+            configs.add(config);
+        }
+        GatewayProcess one = GatewayProcess.start(configs.get(0), dir.resolve("p1.log"), adminPorts.get(0));
+        GatewayProcess two = GatewayProcess.start(configs.get(1), dir.resolve("p2.log"), adminPorts.get(1));
+        try {
+            long truth = 0;
+            for (int i = 0; i < 40; i++) {
+                truth += fetchFrom(ports.get(i % 2), "killed-key");
+            }
+            long t = truth;
+            one.awaitTrue(30, "the global count " + t + " on both gateways", () -> globalPosts(one) == t && globalPosts(two) == t);
+            long served = System.currentTimeMillis();
+            // the journal has everything served (its last flush after the last response), and Redis has it too: kill -9 now
+            one.awaitTrue(10, "the journal flushed after the last request",
+                    () -> metric(one, "tollgate_journal_last_flush_timestamp_seconds") * 1000 > served);
+            one.kill9();
+            GatewayProcess again = GatewayProcess.start(configs.get(0), dir.resolve("p1-again.log"), adminPorts.get(0));
+            try {
+                again.awaitTrue(30, "the restarted gateway's global count " + t, () -> globalPosts(again) == t);
+                for (int i = 0; i < 10; i++) {
+                    truth += fetchFrom(ports.get(i % 2), "killed-key");
+                }
+                long t2 = truth;
+                again.awaitTrue(30, "the global count " + t2 + " on both gateways, nothing counted twice",
+                        () -> globalPosts(again) == t2 && globalPosts(two) == t2);
+            } finally {
+                again.close();
+            }
+        } finally {
+            one.close();
+            two.close();
+        }
+    }
+
+    long fetchFrom(int port, String key) throws Exception {
+        var r = bed.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
+                + "/2/tweets/search/recent?max_results=10")).header("X-Api-Key", key).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return ClusterTestbed.JSON.readTree(r.body()).path("data").size();
+    }
+
+    static long globalPosts(GatewayProcess g) {
+        try {
+            JsonNode top = ClusterTestbed.JSON.readTree(g.admin("/api/v1/entities?top=1"));
+            return top.isArray() && top.size() > 0 ? top.get(0).path("posts24h").asLong() : -1;
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    static double metric(GatewayProcess g, String name) {
+        try {
+            for (String line : g.admin("/metrics").split("\n")) {
+                if (line.startsWith(name + " ")) {
+                    return Double.parseDouble(line.substring(line.indexOf(' ') + 1));
+                }
+            }
+        } catch (Exception e) {
+            return -1;
+        }
+        return -1;
+    }
 }

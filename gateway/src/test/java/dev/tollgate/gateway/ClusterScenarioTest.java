@@ -52,7 +52,7 @@ class ClusterScenarioTest {
             }
             assertThat(truth.get("scraper")).isEqualTo(1_200);
             for (Gateway g : gw.gateways) {
-                assertThat(g.meter().top(1).get(0).posts24h()).isEqualTo(400); // each alone is far below the threshold
+                Await.value(() -> g.meter().top(1).get(0).posts24h(), 400, "one gateway's own count"); // each alone is far below the threshold
             }
             // every gateway's admin API shows the global count (the truth) and the flag, once the shipments landed
             Await.isTrue(() -> {
@@ -63,6 +63,10 @@ class ClusterScenarioTest {
             JsonNode one = gw.admin(1, "/api/v1/entities/" + scraper);
             assertThat(one.path("localPosts24h").asLong()).isEqualTo(400);
             assertThat(one.path("posts24h").asLong()).isEqualTo(1_200);
+            String user0 = gw.admin(0, "/api/v1/entities?top=2").get(1).path("id").asText();
+            JsonNode elsewhere = gw.admin(2, "/api/v1/entities/" + user0); // gw-3 never served user 0
+            assertThat(elsewhere.path("posts24h").asLong()).isEqualTo(truth.get("user0"));
+            assertThat(elsewhere.path("localPosts24h").asLong()).isZero();
             for (int g = 0; g < 3; g++) {
                 JsonNode user = gw.admin(g, "/api/v1/entities?top=2").get(1);
                 assertThat(user.path("posts24h").asLong()).isEqualTo(truth.get("user" + g));

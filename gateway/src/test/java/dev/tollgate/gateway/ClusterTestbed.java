@@ -35,7 +35,10 @@ import java.util.concurrent.TimeUnit;
 final class ClusterTestbed implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The Redis Cluster; null for a testbed whose single Redis the test starts and stops itself ({@link #withRedisAt}). */
     final RedisClusterFixture redis;
+    /** The Redis nodes the gateways are given. */
+    final List<String> redisUris;
     final PostgresFixture pg;
     final EventLoopGroup upstreamGroup = Transport.nio().group(1);
     final PostApiServer upstream = new PostApiServer(PostApiServer.Options.defaults(), Transport.nio());
@@ -43,9 +46,19 @@ final class ClusterTestbed implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
     ClusterTestbed() throws Exception {
-        redis = RedisClusterFixture.cluster();
+        this(RedisClusterFixture.cluster(), null);
+    }
+
+    private ClusterTestbed(RedisClusterFixture redis, List<String> uris) throws Exception {
+        this.redis = redis;
+        this.redisUris = redis != null ? redis.uris() : uris;
         pg = PostgresFixture.startNew();
         upstreamAddress = upstream.start(new InetSocketAddress("127.0.0.1", 0), upstreamGroup, upstreamGroup);
+    }
+
+    /** Gateways pointed at one plain Redis on {@code port}, which nothing runs yet: the test starts and stops it. */
+    static ClusterTestbed withRedisAt(int port) throws Exception {
+        return new ClusterTestbed(null, List.of("redis://127.0.0.1:" + port));
     }
 
     /** Gateways gw-1 … gw-n under {@code dir}, counting into {@code database}, with a threshold of {@code threshold} posts. */
@@ -81,7 +94,7 @@ final class ClusterTestbed implements AutoCloseable {
             String yaml = "meter:\n  threshold: " + threshold + "\n"
                     + "entities:\n  keyHashSecretFile: key-hash.secret\n"
                     + "cluster:\n  nodeId: gw-" + (g + 1) + "\n"
-                    + "  redis:\n    nodes: [" + String.join(", ", redis.uris()) + "]\n    flushInterval: 200ms\n"
+                    + "  redis:\n    nodes: [" + String.join(", ", redisUris) + "]\n    flushInterval: 200ms\n"
                     + "    nearThresholdFlushInterval: 50ms\n    commandTimeout: 1s\n"
                     + "  postgres:\n    url: " + database + "\n    user: " + PostgresFixture.USER + "\n    passwordFile: pg.password\n";
             Gateway gw = GatewayFixture.startGateway(d, "http://127.0.0.1:" + upstreamAddress.getPort(), yaml, clock, MeterListener.none());
@@ -160,7 +173,9 @@ final class ClusterTestbed implements AutoCloseable {
         try {
             pg.close();
         } finally {
-            redis.stop();
+            if (redis != null) {
+                redis.stop();
+            }
         }
     }
 }

@@ -127,6 +127,12 @@ final class GatewayProcess implements AutoCloseable {
         }
     }
 
+    /** SIGKILL (kill -9: no shutdown hook, no last flush), and waits until the process is gone. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
     @Override
     public void close() {
         process.destroyForcibly();

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 class RefusalReasonsTest extends ScriptedGatewayTest {
     private static final String H = "Host: t\r\n";
     private static final String LIMITS = "limits:\n  maxInitialLineLength: 1024\n  maxHeaderSize: 4096\n  maxHeaderCount: 20\n"
-            + "  requestHeadTimeout: 300ms\n  clientIdleTimeout: 600ms\n  maxConnectionsPerClient: 2\n";
+            + "  requestHeadTimeout: 300ms\n  requestBodyTimeout: 600ms\n  clientIdleTimeout: 600ms\n  maxConnectionsPerClient: 2\n";
 
     /** The reasons walked so far. */
     private final Set<String> walked = new TreeSet<>();

@@ -179,7 +179,7 @@ final class EntityMeter {
      */
     boolean finalizeIfDue(String id, Meter meter, FullWindow fw, long nowMillis) {
         Object inc = incident;
-        if (!(inc instanceof Open open) || nowMillis < open.flaggedAtMillis + meter.windowMillis()) {
+        if (!(inc instanceof Open open) || nowMillis < open.flaggedAtMillis + meter.windowMillis() || !meter.decidesCrossings()) {
             return false;
         }
         int n = meter.bucketsPerWindow();

@@ -1,5 +1,6 @@
 package dev.tollgate.cluster.postgres;
 
+import dev.tollgate.meter.ledger.Chain;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.meter.ledger.LedgerRecord;
@@ -132,7 +133,7 @@ final class ChainAppender {
     static LedgerRecord append(Connection c, Head head, Incoming in) throws SQLException {
         long seq = head.seq + 1;
         String refused = project(c, seq, in);
-        ObjectNode body = ClusterChain.JSON.createObjectNode();
+        ObjectNode body = Chain.JSON.createObjectNode();
         body.put("seq", seq);
         body.put("time", in.time());
         body.put("type", refused == null ? in.type() : "superseded");
@@ -151,8 +152,8 @@ final class ChainAppender {
             }
         });
         body.put("prev", head.hash);
-        String line = ClusterChain.seal(body);
-        String hash = ClusterChain.hashOf(line);
+        String line = Chain.seal(body);
+        String hash = Chain.hashOf(line);
         PreparedStatement p = head.inserts;
         p.setLong(1, seq);
         p.setString(2, body.path("type").asText());

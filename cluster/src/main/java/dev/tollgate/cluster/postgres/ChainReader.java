@@ -1,5 +1,6 @@
 package dev.tollgate.cluster.postgres;
 
+import dev.tollgate.meter.ledger.Chain;
 import dev.tollgate.meter.ledger.LedgerRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -24,7 +25,7 @@ final class ChainReader {
     private final DataSource pool;
     // guarded by this
     private List<LedgerRecord> records = List.of();
-    private String lastHash = ClusterChain.GENESIS;
+    private String lastHash = Chain.GENESIS;
     private long brokenAt;
 
     ChainReader(DataSource pool) {
@@ -45,7 +46,7 @@ final class ChainReader {
             try (ResultSet r = p.executeQuery()) {
                 while (r.next()) {
                     long expected = records.size() + more.size() + 1L;
-                    Object o = ClusterChain.open(r.getString(2), expected, prev);
+                    Object o = Chain.open(r.getString(2), expected, prev);
                     if (o instanceof String reason) {
                         brokenAt = expected;
                         log.error("cluster ledger: record {} is not sound ({}); reports hold the {} records before it; run tollgate "

@@ -1,5 +1,6 @@
 package dev.tollgate.cluster.postgres;
 
+import dev.tollgate.meter.ledger.Chain;
 import dev.tollgate.meter.ledger.LedgerRecord;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -26,7 +27,7 @@ final class LocalTail {
     private final int firstChunk;
     private long offset;
     private long seq;
-    private String prev = ClusterChain.GENESIS;
+    private String prev = Chain.GENESIS;
 
     LocalTail(Path file) {
         this(file, CHUNK);
@@ -62,7 +63,7 @@ final class LocalTail {
                         continue;
                     }
                     String line = new String(bytes, start, i - start, StandardCharsets.UTF_8);
-                    Object r = ClusterChain.open(line, seq + 1, prev);
+                    Object r = Chain.open(line, seq + 1, prev);
                     if (r instanceof String reason) {
                         throw new IOException("local ledger " + file + ", record " + (seq + 1) + ": " + reason);
                     }

@@ -1,5 +1,6 @@
 package dev.tollgate.cluster.postgres;
 
+import dev.tollgate.meter.ledger.Chain;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.meter.ledger.Ledger;
 import dev.tollgate.meter.ledger.LedgerRecord;
@@ -250,7 +251,7 @@ final class Replicator implements Runnable {
 
     /** Queues the local copy of cluster record {@code r} (a claimed final) in this gateway's ledger. */
     void copyLocally(LedgerRecord r) {
-        ObjectNode copy = ClusterChain.JSON.createObjectNode();
+        ObjectNode copy = Chain.JSON.createObjectNode();
         r.fields().fields().forEachRemaining(f -> {
             if (!Set.of("seq", "time", "type", "node", "prev", "hash").contains(f.getKey())) {
                 copy.set(f.getKey(), f.getValue());
@@ -268,7 +269,7 @@ final class Replicator implements Runnable {
 
     static LedgerRecord parse(long seq, String line) {
         try {
-            ObjectNode body = (ObjectNode) ClusterChain.JSON.readTree(line);
+            ObjectNode body = (ObjectNode) Chain.JSON.readTree(line);
             String hash = body.path("hash").asText();
             body.remove("hash");
             return new LedgerRecord(seq, body.path("type").asText(), body.path("time").asText(), body, hash);

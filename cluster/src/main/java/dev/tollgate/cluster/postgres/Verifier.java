@@ -1,5 +1,6 @@
 package dev.tollgate.cluster.postgres;
 
+import dev.tollgate.meter.ledger.Chain;
 import dev.tollgate.meter.ledger.LedgerRecord;
 import dev.tollgate.meter.ledger.LedgerVerification;
 import java.sql.Connection;
@@ -28,11 +29,11 @@ final class Verifier {
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             try (Statement s = c.createStatement()) {
                 s.setFetchSize(500);
-                String prev = ClusterChain.GENESIS;
+                String prev = Chain.GENESIS;
                 try (ResultSet r = s.executeQuery("SELECT seq, prev, hash, line FROM ledger_record ORDER BY seq")) {
                     while (r.next()) {
                         long expected = sound.size() + 1L;
-                        Object o = ClusterChain.open(r.getString(4), expected, prev);
+                        Object o = Chain.open(r.getString(4), expected, prev);
                         String why = o instanceof String reason ? reason
                                 : r.getLong(1) != expected ? "the row's seq column is " + r.getLong(1) + ", its record says " + expected
                                 : !r.getString(3).equals(((LedgerRecord) o).hash()) || !r.getString(2).equals(prev)

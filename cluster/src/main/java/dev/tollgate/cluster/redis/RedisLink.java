@@ -47,7 +47,7 @@ import reactor.core.Disposable;
  */
 final class RedisLink implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RedisLink.class);
-    /** Commands buffered per connection at most; a round never sends more at once ({@link GlobalWindows#CHUNK}). */
+    /** Commands buffered per connection at most; a round never sends more at once ({@link ShipRound#CHUNK}). */
     static final int REQUEST_QUEUE = 32_768;
 
     private final List<RedisURI> uris;

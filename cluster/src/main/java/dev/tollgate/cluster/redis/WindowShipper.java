@@ -191,8 +191,8 @@ public final class WindowShipper implements AutoCloseable {
             pendingSize = pending.size();
             return true;
         }
-        rounds.incrementAndGet();
         Map<String, ShipReply> replies = windows.shipAll(shipment);
+        rounds.incrementAndGet();
         for (ShipReply r : replies.values()) {
             pending.remove(r.entity());
             if (r.posts24h() > hotPosts || r.openSequence() != 0) {

@@ -2,8 +2,8 @@
 --[[
 Tollgate's global windows (SPEC §9): the server side of dev.tollgate.cluster.redis.GlobalWindows.
 Loaded by every gateway at start on every master, and again when a call meets "Function not
-found" (a new master after a failover, a FUNCTION FLUSH); a gateway replaces it only when its
-own TOLLGATE_VERSION is newer than tollgate_version() answers, so a rolling upgrade never
+found" (a new master after a failover, a FUNCTION FLUSH); a gateway replaces it only when the
+tollgate_version() of its own copy is newer than the loaded one's, so a rolling upgrade never
 downgrades it.
 
 Keys. One entity's state lives under one hash tag, so on one slot and one master, and every
@@ -25,7 +25,9 @@ was sent. A gateway's count of a bucket only grows, so the maximum is its latest
 shipment applied twice, late, or after a newer one changes nothing (max is idempotent,
 commutative and associative), so retries and replays after a failover are always safe. Every
 stored value is a value some gateway really counted, so no sum is ever above the truth; it is
-below it only by what was not shipped yet. The cost is space and bytes: a gateway's entry per
+below it only by what was not shipped yet. The window's end t is the newest bucket any shipper's
+clock has reached: a clock ahead of the others only drops old buckets sooner (an undercount,
+never an overcount). The cost is space and bytes: a gateway's entry per
 bucket (about 10-20 bytes in the field), and every shipment carries the whole current value of
 each changed bucket rather than a small delta (a changed entity sends usually one bucket, the
 current one). Deltas with sequence numbers would need per-gateway sequence state, dup/gap
@@ -43,8 +45,8 @@ Expiry. A bucket matters while it can be in a window or in the evidence of a fla
 until its end + window + 24 h (the finalization). A shipment with a bucket newer than any before
 (x) extends the window key's TTL to that horizon of it, relative to the shipper's clock (never
 shortens it: older buckets leave it alone), so an entity that stops getting traffic vanishes
-once nothing can need it. The incident key holds a
-few numbers and never expires: the sequence of the next flag must follow the last one.
+once nothing can need it. The incident key holds a few numbers and never expires: the sequence
+of the next flag must follow the last one.
 --]]
 
 local function num(v, what)
@@ -100,7 +102,8 @@ local function merge(v, node, p, r)
 end
 
 -- Applies one entity's buckets (args[first .. first + 3 * count - 1]: bucket, posts, requests...);
--- returns {posts, requests, flagged sequence or 0, open sequence or 0, flag bucket or -1, flag count}.
+-- returns {posts, requests, flagged sequence or 0, open sequence or 0, flag bucket or -1, flag count,
+-- flag time or -1}. The flag time is the deciding shipment's "now": every gateway reports the same one.
 local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, first, count)
   local last = first + 3 * count - 1
   local newest = -1
@@ -149,9 +152,9 @@ local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, f
     redis.call('PEXPIRE', kw, int(math.max((newest + 1) * bms + keep - now, 1000)))
   end
 
-  local inc = redis.call('HMGET', ki, 'open', 'last', 'cs', 'ce', 'fb', 'fc')
+  local inc = redis.call('HMGET', ki, 'open', 'last', 'cs', 'ce', 'fb', 'fc', 'fa')
   local open = tonumber(inc[1]) or 0
-  local flagged, fb, fc = 0, tonumber(inc[5]) or -1, tonumber(inc[6]) or 0
+  local flagged, fb, fc, fa = 0, tonumber(inc[5]) or -1, tonumber(inc[6]) or 0, tonumber(inc[7]) or -1
   if open == 0 and w > threshold then
     local count = w
     local cs, ce = tonumber(inc[3]), tonumber(inc[4])
@@ -163,11 +166,14 @@ local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, f
     end
     if count > threshold then
       flagged = (tonumber(inc[2]) or 0) + 1
-      open, fb, fc = flagged, t, count
-      redis.call('HSET', ki, 'open', int(open), 'last', int(open), 'fb', int(fb), 'fc', int(fc))
+      open, fb, fc, fa = flagged, t, count, math.max(t * bms, math.min(now, (t + 1) * bms - 1))
+      redis.call('HSET', ki, 'open', int(open), 'last', int(open), 'fb', int(fb), 'fc', int(fc), 'fa', int(fa))
     end
   end
-  return {w, wr, flagged, open, fb, fc}
+  if open == 0 then
+    fa = -1
+  end
+  return {w, wr, flagged, open, fb, fc, fa}
 end
 
 -- Ships the buckets of one or more entities of one slot (one call amortizes the call's fixed
@@ -211,8 +217,9 @@ local function open_incident(keys, args)
   local inc = redis.call('HMGET', ki, 'open', 'last')
   local open, last = tonumber(inc[1]) or 0, tonumber(inc[2]) or 0
   if open == 0 and seq > last then
-    redis.call('HSET', ki, 'open', int(seq), 'last', int(seq), 'fb', int(num(args[2], 'flag bucket')),
-        'fc', int(num(args[3], 'flag count')))
+    local fb = num(args[2], 'flag bucket')
+    redis.call('HSET', ki, 'open', int(seq), 'last', int(seq), 'fb', int(fb),
+        'fc', int(num(args[3], 'flag count')), 'fa', int(tonumber(args[4]) or -1))
     return seq
   end
   return open
@@ -267,4 +274,4 @@ redis.register_function('tollgate_ship', ship)
 redis.register_function('tollgate_open', open_incident)
 redis.register_function('tollgate_close', close_incident)
 redis.register_function{function_name = 'tollgate_series', callback = series, flags = {'no-writes'}}
-redis.register_function{function_name = 'tollgate_version', callback = function() return 1 end, flags = {'no-writes'}}
+redis.register_function{function_name = 'tollgate_version', callback = function() return 2 end, flags = {'no-writes'}}

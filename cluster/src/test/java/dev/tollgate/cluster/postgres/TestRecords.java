@@ -1,5 +1,6 @@
 package dev.tollgate.cluster.postgres;
 
+import dev.tollgate.meter.ledger.Chain;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
@@ -13,7 +14,7 @@ final class TestRecords {
     }
 
     static ObjectNode flag(String entity, int sequence, Instant flaggedAt, long count) {
-        ObjectNode o = ClusterChain.JSON.createObjectNode();
+        ObjectNode o = Chain.JSON.createObjectNode();
         o.put("entity", entity);
         o.put("entityName", entity.toUpperCase());
         o.put("incident", entity + "#" + sequence);
@@ -64,7 +65,7 @@ final class TestRecords {
 
     /** A record that is not about incidents (as a gateway's start record), numbered. */
     static ObjectNode other(String node, int i) {
-        ObjectNode o = ClusterChain.JSON.createObjectNode();
+        ObjectNode o = Chain.JSON.createObjectNode();
         o.put("configVersion", "0".repeat(64));
         o.put("upstream", "http://127.0.0.1:1/" + node + "/" + i);
         return o;

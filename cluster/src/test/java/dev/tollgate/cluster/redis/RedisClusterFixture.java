@@ -82,12 +82,12 @@ public final class RedisClusterFixture {
     }
 
     /** A port on which no Redis runs (for "Redis down at start"), and {@link #startAt} to start one there later. */
-    static int freePort() {
+    public static int freePort() {
         return freePorts(1).get(0);
     }
 
     /** A single redis-server on a port chosen earlier with {@link #freePort()}. */
-    static RedisClusterFixture startAt(int port) {
+    public static RedisClusterFixture startAt(int port) {
         assumeInstalled();
         RedisClusterFixture f = new RedisClusterFixture(tempDir(), List.of(port), false);
         f.start(port);

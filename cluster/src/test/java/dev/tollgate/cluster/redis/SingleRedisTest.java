@@ -100,8 +100,9 @@ class SingleRedisTest {
         java.util.Map<String, GlobalWindows.ShipReply> latest = new java.util.concurrent.ConcurrentHashMap<>();
         try (GlobalWindows gw = new GlobalWindows(Gateways.settings(redis.uris()), "gw-a", METER, clock);
                 WindowShipper shipper = new WindowShipper(gw, source, METER, clock, Duration.ofMinutes(10), Duration.ofMillis(20),
-                        latest::put).start()) {
-            feed.add(new String[] {"warm", "1"});
+                        latest::put)) {
+            feed.add(new String[] {"warm", "1"}); // before the start: the first round (a full one) ships it
+            shipper.start();
             RedisClusterFixture.await(() -> latest.containsKey("warm") && shipper.caughtUp(), "the first full round");
 
             feed.add(new String[] {"cold", "10"});

@@ -146,6 +146,7 @@ final class AdminViews {
 
     boolean known(String id) {
         return directory.get().byId(id) != null || meter.posts24h(id) > 0 || meter.requests24h(id) > 0
+                || (cluster != null && cluster.counts(id))
                 || meter.incidents().stream().anyMatch(i -> i.entity().equals(id));
     }
 

@@ -13,6 +13,9 @@ public interface ClusterView {
     /** The cluster chain's records, in order. */
     List<LedgerRecord> records() throws Exception;
 
+    /** True if the cluster counts posts of {@code entity} now, though this gateway may never have served it. */
+    boolean counts(String entity);
+
     /** Adds {@code localPosts24h} and the Redis exchange time to an entity's JSON. */
     void describe(String entity, ObjectNode json);
 }

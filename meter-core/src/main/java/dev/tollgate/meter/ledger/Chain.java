@@ -15,11 +15,12 @@ import java.util.HexFormat;
  * {@code hash} is the SHA-256 (hex) of the line's bytes up to {@code "prev":"…"} and its closing
  * brace — that is, the line without its {@code ,"hash":"…"} member — so any byte changed anywhere
  * breaks the record's own hash, and removing or reordering records breaks {@code prev}/{@code seq}.
- * The first record's {@code prev} is 64 zeros.
+ * The first record's {@code prev} is 64 zeros. The cluster ledger in PostgreSQL (cluster module)
+ * chains its records with the same format, through this class, so one verifier reads both.
  */
-final class Chain {
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final String GENESIS = "0".repeat(64);
+public final class Chain {
+    public static final ObjectMapper JSON = new ObjectMapper();
+    public static final String GENESIS = "0".repeat(64);
     private static final String HASH_MEMBER = ",\"hash\":\"";
     /** {@code ,"hash":"} + 64 hex + {@code "}} */
     private static final int SUFFIX = HASH_MEMBER.length() + 64 + 2;
@@ -28,7 +29,7 @@ final class Chain {
     }
 
     /** The line (without newline) for a record whose members up to {@code prev} are in {@code body}. */
-    static String seal(ObjectNode body) {
+    public static String seal(ObjectNode body) {
         String text;
         try {
             text = JSON.writeValueAsString(body);
@@ -39,12 +40,12 @@ final class Chain {
     }
 
     /** The record of {@code line}, or the reason it is not a sound record after {@code prev}. */
-    static Object open(String line, long expectedSeq, String prevHash) {
+    public static Object open(String line, long expectedSeq, String prevHash) {
         if (line.length() <= SUFFIX || !line.endsWith("\"}") || !line.startsWith(HASH_MEMBER, line.length() - SUFFIX)) {
             return "not a sealed record (no hash at its end)";
         }
         String body = line.substring(0, line.length() - SUFFIX) + "}";
-        String hash = line.substring(line.length() - 66, line.length() - 2);
+        String hash = hashOf(line);
         if (!sha256(body).equals(hash)) {
             return "its content does not match its hash (altered)";
         }
@@ -64,7 +65,12 @@ final class Chain {
         return new LedgerRecord(seq, fields.path("type").asText(), fields.path("time").asText(), fields, hash);
     }
 
-    static String sha256(String text) {
+    /** The hash a sealed line ends with. */
+    public static String hashOf(String sealed) {
+        return sealed.substring(sealed.length() - 66, sealed.length() - 2);
+    }
+
+    public static String sha256(String text) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
