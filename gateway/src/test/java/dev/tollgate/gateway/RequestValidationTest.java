@@ -31,7 +31,7 @@ class RequestValidationTest {
     void start() throws Exception {
         upstream = new ScriptedUpstream();
         gateway = GatewayFixture.startGateway(dir, upstream.url(),
-                "limits:\n  maxInitialLineLength: 1024\n  maxHeaderSize: 4096\n  maxHeaderCount: 20\n  clientIdleTimeout: 400ms\n",
+                "limits:\n  maxInitialLineLength: 1024\n  maxHeaderSize: 4096\n  maxHeaderCount: 20\n  clientIdleTimeout: 400ms\n  requestHeadTimeout: 400ms\n",
                 new ManualClock(GatewayFixture.T0), MeterListener.none());
     }
 
@@ -103,7 +103,7 @@ class RequestValidationTest {
             slow.send("GET /2/tweets/search/recent HTTP/1.1\r\nHost: t\r\nX-Slow: ");
             upstream.then(ScriptedUpstream.json("{\"data\":[1]}"));
             assertThat(other.exchange(RawHttp.get("/ok")).status()).as("others are served meanwhile").isEqualTo(200);
-            // the gateway's idle timeout (400 ms here) ends it; the read waits for that, bounded by the socket timeout
+            // the head deadline (400 ms here) ends it; the read waits for that, bounded by the socket timeout
             RawHttp.Response r = slow.read(false);
             assertThat(r.status()).isEqualTo(408);
             assertThat(slow.closedByPeer()).isTrue();
