@@ -168,13 +168,15 @@ class PostgresDownTest {
         Instant upSince = c.status().since();
         pg.stop();
         try {
-            Await.until(() -> !c.status().up(), "PostgreSQL down seen with nothing to deliver (the heartbeat)");
-            assertThat(c.status().lastError()).isNotBlank();
+            // up and lastError are set one after the other: wait for both rather than read them apart
+            Await.until(() -> {
+                ClusterLedger.Status s = c.status();
+                return !s.up() && s.lastError() != null && !s.lastError().isBlank();
+            }, "PostgreSQL down seen with nothing to deliver (the heartbeat), with its error");
         } finally {
             pg.start();
         }
-        Await.until(() -> c.status().up(), "up again");
-        assertThat(c.status().lastError()).isNull();
+        Await.until(() -> c.status().up() && c.status().lastError() == null, "up again, the error cleared");
         assertThat(c.status().since()).isAfterOrEqualTo(upSince);
     }
 }
