@@ -160,6 +160,17 @@ final class ClusterTestbed implements AutoCloseable {
             }
         }
 
+        /** Waits until the cluster chain holds exactly {@code n} records of {@code type} (they arrive through each gateway's replicator). */
+        void awaitRecords(String type, long n) {
+            Await.isTrue(() -> {
+                try {
+                    return records(type) == n;
+                } catch (Exception e) {
+                    return false;
+                }
+            }, n + " " + type + " record(s) in the cluster chain", 45, this::tops);
+        }
+
         @Override
         public void close() {
             gateways.forEach(Gateway::close);
