@@ -36,19 +36,24 @@ admin: {listen: '127.0.0.1:$ADMIN'}
 dataDir: data
 limits: {requestHeadTimeout: 5s}
 CONF
-java -jar "$JAR" upstream --port "$UP" > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
-java ${JAVA_OPTS:-} -jar "$JAR" serve --config "$WORK/tollgate.yaml" > "$WORK/tollgate.log" 2>&1 & PIDS+=($!)
+# SERVER_CPUS / LOAD_CPUS (taskset lists, e.g. 0 and 1): pin the upstream and the gateway apart from
+# the clients (the ordinary one and the hostile ones), so that they do not take each other's CPU
+server=(); load=()
+if [ -n "${SERVER_CPUS:-}" ]; then server=(taskset -c "$SERVER_CPUS"); fi
+if [ -n "${LOAD_CPUS:-}" ]; then load=(taskset -c "$LOAD_CPUS"); fi
+"${server[@]}" java -jar "$JAR" upstream --port "$UP" > "$WORK/upstream.log" 2>&1 & PIDS+=($!)
+"${server[@]}" java ${JAVA_OPTS:-} -jar "$JAR" serve --config "$WORK/tollgate.yaml" > "$WORK/tollgate.log" 2>&1 & PIDS+=($!)
 wait_port "$UP"; wait_port "$TG"; wait_port "$ADMIN"
 
 URL="http://127.0.0.1:$TG/2/tweets/search/recent?max_results=10"
-latency() { java -cp "$BENCH" dev.tollgate.benchmarks.LatencyTool "$URL" "$RATE" "$SECONDS_" "$CONNS" 5 1 2>&1 | tr '\n' ' '; }
+latency() { "${load[@]}" java -cp "$BENCH" dev.tollgate.benchmarks.LatencyTool "$URL" "$RATE" "$SECONDS_" "$CONNS" 5 1 2>&1 | tr '\n' ' '; }
 p99() { sed -n 's/.* p99=\([0-9]*\) .*/\1/p'; }
-hostile() { java -Xss256k -cp "$BENCH" dev.tollgate.benchmarks.HostileConnections "$@"; }
+hostile() { "${load[@]}" java -Xss256k -cp "$BENCH" dev.tollgate.benchmarks.HostileConnections "$@"; }
 metric() { curl -s -H "Authorization: Bearer $TOLLGATE_ADMIN_TOKEN" "http://127.0.0.1:$ADMIN/metrics" | grep -E "$1" || true; }
 readyz() { curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$ADMIN/readyz" || echo timeout; }
 
 echo "== warm-up (JIT) =="
-java -cp "$BENCH" dev.tollgate.benchmarks.LatencyTool "$URL" "$RATE" 10 "$CONNS" 5 1 >/dev/null 2>&1 || true
+"${load[@]}" java -cp "$BENCH" dev.tollgate.benchmarks.LatencyTool "$URL" "$RATE" 10 "$CONNS" 5 1 >/dev/null 2>&1 || true
 
 echo "== 1. baseline, alone: rate $RATE/s, $CONNS connections, ${SECONDS_} s =="
 base=$(latency); echo "  $base"
