@@ -94,7 +94,17 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
     private final LongAdder certainFlags = new LongAdder();
     /** System.nanoTime of the next read of PostgreSQL: a cadence in real time, whatever the meter's clock says. */
     private volatile long nextRefreshNanos = Long.MIN_VALUE;
-    private volatile IncidentHistory history = IncidentHistory.of(List.of());
+    /** What the cluster chain said of past incidents at the last read, and the same by entity (one read, one immutable view). */
+    private record Past(IncidentHistory history, Map<String, Meter.RestoredIncidents> byEntity) {
+        static Past of(List<LedgerRecord> records) {
+            IncidentHistory h = IncidentHistory.of(records);
+            Map<String, Meter.RestoredIncidents> by = new HashMap<>();
+            h.entities().forEach(r -> by.put(r.entity(), r));
+            return new Past(h, Map.copyOf(by));
+        }
+    }
+
+    private volatile Past chain = Past.of(List.of());
     /** Why the last read of PostgreSQL failed and since when; null while reads succeed. */
     private volatile String readFailure;
     private volatile Instant readFailingSince;
@@ -211,12 +221,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
 
     /** What the cluster chain says of {@code entity}'s past incidents, as of the last refresh. */
     private Meter.RestoredIncidents lastOf(String entity) {
-        for (Meter.RestoredIncidents r : history.entities()) {
-            if (r.entity().equals(entity)) {
-                return r;
-            }
-        }
-        return null;
+        return chain.byEntity().get(entity);
     }
 
     /**
@@ -314,7 +319,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
             // a flag PostgreSQL does not hold open is over (finalized elsewhere), unless it is still on its way there
             this.open.keySet().removeIf(e -> !fresh.containsKey(e) && !flagging.containsKey(e) && !unoffered.containsKey(e)
                     && !recentlyRaised(e, now));
-            history = IncidentHistory.of(ledger.records());
+            chain = Past.of(ledger.records());
             nextRefreshNanos = System.nanoTime() + REFRESH_MILLIS * 1_000_000;
             if (readFailure != null) {
                 log.info("cluster: PostgreSQL readable again (failing since {})", readFailingSince);
@@ -370,7 +375,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
                         Instant.ofEpochMilli(start), Instant.ofEpochMilli(end), nodeId);
             }
             if (!finals.isEmpty()) {
-                history = IncidentHistory.of(ledger.records());
+                chain = Past.of(ledger.records());
             }
         } catch (SQLException | RuntimeException e) {
             log.debug("cluster: finalization postponed ({})", e.toString());
@@ -491,7 +496,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
     /** The incidents as the cluster chain holds them: finals, then the open ones with their period as it stands now. */
     @Override
     public List<Incident> incidents() {
-        List<Incident> all = new ArrayList<>(history.finals());
+        List<Incident> all = new ArrayList<>(chain.history().finals());
         // the open incidents: as PostgreSQL holds them, else as this gateway raised them or Redis told it (the same flag time
         // and count everywhere: Redis's decision), so every gateway lists the same
         Map<String, Open> listed = new HashMap<>(open);
