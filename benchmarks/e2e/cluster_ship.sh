@@ -16,6 +16,7 @@ cd "$(dirname "$0")/../.."
 ENTITIES=${ENTITIES:-100000}
 SECONDS_=${SECONDS_:-10}
 FLUSH_MS=${FLUSH_MS:-1000}
+COLD_MS=${COLD_MS:-$FLUSH_MS}   # cluster.redis.coldFlushInterval; 30000 = the product's default pacing
 BASE=${BASE_PORT:-24100}
 JAR=benchmarks/target/benchmarks.jar
 DIR=$(mktemp -d /tmp/tollgate-cluster-bench.XXXXXX)
@@ -59,8 +60,8 @@ keys() { for p in $(masters); do redis-cli -p "$p" DBSIZE; done | paste -sd+ | b
 
 NODES=$(for p in $PORTS; do printf 'redis://127.0.0.1:%s,' "$p"; done)
 BEFORE=$(used)
-echo "== ClusterShipBench: $ENTITIES entities, ${SECONDS_}s, flush ${FLUSH_MS}ms (redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'))"
-java -cp "$JAR" dev.tollgate.benchmarks.ClusterShipBench "${NODES%,}" "$ENTITIES" "$SECONDS_" "$FLUSH_MS"
+echo "== ClusterShipBench: $ENTITIES entities, ${SECONDS_}s, flush ${FLUSH_MS}ms, cold ${COLD_MS}ms (redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'))"
+java -cp "$JAR" dev.tollgate.benchmarks.ClusterShipBench "${NODES%,}" "$ENTITIES" "$SECONDS_" "$FLUSH_MS" "$COLD_MS"
 AFTER=$(used)
 echo "== Redis memory (masters' used_memory): before=$BEFORE after=$AFTER keys=$(keys)"
 echo "per active entity: $(( (AFTER - BEFORE) / ENTITIES )) bytes (one gateway, 1-2 buckets of 1 min each)"

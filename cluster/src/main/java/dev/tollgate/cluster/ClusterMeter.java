@@ -122,7 +122,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
         ClusterSettings.Postgres pg = settings.postgres();
         this.ledger = ClusterLedger.start(new ClusterLedger.Settings(pg.url(), pg.user(), pg.password()), nodeId, localLedger, clock);
         this.shipper = new WindowShipper(windows, ChangeSource.of(local), config, clock, r.flushInterval(),
-                r.nearThresholdFlushInterval(), this::onGlobal);
+                r.nearThresholdFlushInterval(), r.coldFlushInterval(), this::onGlobal);
     }
 
     /**

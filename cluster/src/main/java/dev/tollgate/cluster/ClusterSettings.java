@@ -35,13 +35,20 @@ public record ClusterSettings(String nodeId, Redis redis, Postgres postgres) {
     /**
      * @param nodes                      seed nodes, {@code redis://host:port}: a Redis Cluster, or one
      *                                   plain Redis when a single node is given that is not a cluster
-     * @param flushInterval              every changed entity is shipped at least this often
+     * @param flushInterval              a changed entity this gateway holds no allowance for is
+     *                                   shipped at least this often
      * @param nearThresholdFlushInterval entities above 80 % of the threshold are shipped this often
+     * @param coldFlushInterval          how long an allowance lasts: an entity far from the
+     *                                   threshold is shipped at least this often (equal to
+     *                                   flushInterval: every changed entity every flush)
      * @param commandTimeout             a Redis command taking longer fails (and is retried later)
      * @param passwordFile               a file holding the Redis password (AUTH), or null
      */
-    public record Redis(List<URI> nodes, Duration flushInterval, Duration nearThresholdFlushInterval, Duration commandTimeout,
-            Path passwordFile) {
+    public record Redis(List<URI> nodes, Duration flushInterval, Duration nearThresholdFlushInterval, Duration coldFlushInterval,
+            Duration commandTimeout, Path passwordFile) {
+
+        /** Longest grant lifetime: an entity's counts are never older than this in Redis. */
+        public static final Duration MAX_COLD_FLUSH_INTERVAL = Duration.ofMinutes(5);
 
         public Redis {
             nodes = List.copyOf(nodes);
@@ -54,9 +61,15 @@ public record ClusterSettings(String nodeId, Redis redis, Postgres postgres) {
             positive("cluster.redis.flushInterval", flushInterval);
             positive("cluster.redis.nearThresholdFlushInterval", nearThresholdFlushInterval);
             positive("cluster.redis.commandTimeout", commandTimeout);
+            positive("cluster.redis.coldFlushInterval", coldFlushInterval);
             if (nearThresholdFlushInterval.compareTo(flushInterval) > 0) {
                 throw new IllegalArgumentException("cluster.redis.nearThresholdFlushInterval: " + nearThresholdFlushInterval.toMillis()
                         + "ms (expected: at most cluster.redis.flushInterval, " + flushInterval.toMillis() + "ms)");
+            }
+            if (coldFlushInterval.compareTo(flushInterval) < 0 || coldFlushInterval.compareTo(MAX_COLD_FLUSH_INTERVAL) > 0) {
+                throw new IllegalArgumentException("cluster.redis.coldFlushInterval: " + coldFlushInterval.toMillis()
+                        + "ms (expected: from cluster.redis.flushInterval, " + flushInterval.toMillis() + "ms, to "
+                        + MAX_COLD_FLUSH_INTERVAL.toMinutes() + " minutes)");
             }
         }
 

@@ -36,7 +36,10 @@ final class ClusterLinks {
         metrics.counter("tollgate_cluster_ship_failures_total", "Shipping rounds that failed (retried)", () -> cluster.shipping().failures());
         metrics.counter("tollgate_cluster_redis_commands_total", "Redis commands sent", () -> cluster.shipping().commands());
         metrics.counter("tollgate_cluster_redis_sent_bytes_total", "Bytes of Redis commands sent", () -> cluster.shipping().bytesSent());
-        metrics.gauge("tollgate_cluster_pending_entities", "Entities whose counts wait to be shipped", () -> cluster.shipping().pending());
+        metrics.gauge("tollgate_cluster_pending_entities", "Entities whose counts wait to be shipped (due, or within their allowance)",
+                () -> cluster.shipping().pending());
+        metrics.counter("tollgate_cluster_recalls_total", "Recalls heard: entities another gateway took near the threshold, shipped at once",
+                () -> cluster.shipping().recalls());
         metrics.counter("tollgate_cluster_flags_total", "Flags this gateway raised (Redis told it, or its own count while Redis was away)",
                 cluster::flagsRaised);
         metrics.counter("tollgate_cluster_certain_flags_total", "Flags raised from this gateway's own count while Redis was away",
@@ -58,6 +61,11 @@ final class ClusterLinks {
             @Override
             public boolean counts(String entity) {
                 return cluster.globalPosts24hNow(entity) > 0;
+            }
+
+            @Override
+            public long posts24hNow(String entity) {
+                return cluster.globalPosts24hNow(entity);
             }
 
             @Override

@@ -2,6 +2,7 @@ package dev.tollgate.cluster.redis;
 
 import dev.tollgate.meter.ChangeFeed;
 import dev.tollgate.meter.Meter;
+import dev.tollgate.meter.WindowExport;
 
 /**
  * Where the {@link WindowShipper} reads this gateway's counts: the meter's change feed. Both
@@ -24,6 +25,9 @@ public interface ChangeSource {
     /** Hands {@code sink} every bucket with traffic of every entity (the last two windows): for a full re-ship. */
     void forEachBucket(Meter.BucketConsumer sink);
 
+    /** Hands {@code sink} every bucket with traffic of one entity (the last two windows): for a recall. */
+    void bucketsOf(String entity, Meter.BucketConsumer sink);
+
     /** The changes of {@code meter}, from now on, through a new feed of its own. */
     static ChangeSource of(Meter meter) {
         ChangeFeed feed = meter.changeFeed();
@@ -36,6 +40,16 @@ public interface ChangeSource {
             @Override
             public void forEachBucket(Meter.BucketConsumer sink) {
                 meter.forEachBucket(sink);
+            }
+
+            @Override
+            public void bucketsOf(String entity, Meter.BucketConsumer sink) {
+                WindowExport w = meter.export(entity);
+                for (int k = 0; k < w.posts().length; k++) {
+                    if (w.posts()[k] != 0 || w.requests()[k] != 0) {
+                        sink.bucket(entity, w.firstBucketMillis() + k * w.bucketMillis(), w.posts()[k], w.requests()[k]);
+                    }
+                }
             }
         };
     }

@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -93,7 +94,12 @@ public final class GlobalWindows implements AutoCloseable {
      * {@code openSequence} = the open incident (0: none), its flag bucket (-1: none) and count.
      */
     public record ShipReply(String entity, long posts24h, long requests24h, int flagged, int openSequence,
-            long flagBucketMillis, long flagCount, long flaggedAtMillis) {
+            long flagBucketMillis, long flagCount, long flaggedAtMillis, long allowance) {
+        /** An answer without pacing ({@code allowance} -1: the caller holds none). */
+        public ShipReply(String entity, long posts24h, long requests24h, int flagged, int openSequence, long flagBucketMillis,
+                long flagCount, long flaggedAtMillis) {
+            this(entity, posts24h, requests24h, flagged, openSequence, flagBucketMillis, flagCount, flaggedAtMillis, -1);
+        }
     }
 
     /** The global per-bucket counts of a range (buckets with traffic, in time order) and the gateways that contributed. */
@@ -174,8 +180,50 @@ public final class GlobalWindows implements AutoCloseable {
      * Ships many entities in one pipelined round. The answer holds the entities that Redis
      * applied; the others failed (see {@link #status()}) and must be shipped again.
      */
-    public synchronized Map<String, ShipReply> shipAll(Map<String, List<BucketCounts>> shipments) {
+    public Map<String, ShipReply> shipAll(Map<String, List<BucketCounts>> shipments) {
+        return shipAll(shipments, null, Long.MAX_VALUE).replies();
+    }
+
+    /**
+     * Ships many entities in one pipelined round, paced ({@code pacing} not null: each answer
+     * carries this gateway's allowance, see {@code tollgate.lua}), starting no chunk of calls
+     * after {@code stopAtNanos} ({@link System#nanoTime()}). The answer holds the entities that
+     * Redis applied; {@link Shipped#ok()} is false if any entity it tried failed (see
+     * {@link #status()}); the entities it did not try (the deadline) are neither.
+     */
+    public Shipped shipAll(Map<String, List<BucketCounts>> shipments, Pacing pacing, long stopAtNanos) {
         Map<String, ShipReply> out = new LinkedHashMap<>();
+        boolean ok = shipAll(shipments, out, pacing, stopAtNanos);
+        return new Shipped(out, ok);
+    }
+
+    /** The answer of a paced round: the entities Redis applied, and whether every one tried was. */
+    public record Shipped(Map<String, ShipReply> replies, boolean ok) {
+    }
+
+    /**
+     * The pacing arguments of {@code tollgate_ship_paced}: how long an allowance lasts, and the
+     * hot level (posts) above which an entity gets none.
+     */
+    public record Pacing(Duration grantLifetime, long hotPosts) {
+    }
+
+    /**
+     * Calls {@code recalled} with each entity Redis recalls (see "Pacing" in {@code tollgate.lua}):
+     * every gateway must ship it at once. Subscribes when the link connects, and again after the
+     * subscription's connection was lost. On a Lettuce thread: keep it short.
+     */
+    public void onRecall(Consumer<String> recalled) {
+        link.onRecall(key -> {
+            String entity = entityOf(key);
+            if (entity != null) {
+                recalled.accept(entity);
+            }
+        });
+    }
+
+    private synchronized boolean shipAll(Map<String, List<BucketCounts>> shipments, Map<String, ShipReply> out, Pacing pacing,
+            long stopAtNanos) {
         List<String> missing = new ArrayList<>();
         List<String> all = new ArrayList<>();
         shipments.forEach((e, b) -> {
@@ -184,15 +232,15 @@ public final class GlobalWindows implements AutoCloseable {
             }
         });
         if (all.isEmpty()) {
-            return out;
+            return true;
         }
-        boolean ok = rounds.round(all, shipments, out, missing);
+        boolean ok = rounds.round(all, shipments, out, missing, pacing, stopAtNanos);
         if (!missing.isEmpty()) {
             try {
                 link.reloadLibrary();
                 List<String> again = new ArrayList<>(missing);
                 missing.clear();
-                ok = rounds.round(again, shipments, out, missing) && ok;
+                ok = rounds.round(again, shipments, out, missing, pacing, Long.MAX_VALUE) && ok;
             } catch (RuntimeException e) {
                 ok = false;
                 health.failure(e);
@@ -205,7 +253,7 @@ public final class GlobalWindows implements AutoCloseable {
         if (ok) {
             health.success();
         }
-        return out;
+        return ok;
     }
 
     /**
@@ -253,6 +301,20 @@ public final class GlobalWindows implements AutoCloseable {
     /** Request bytes sent so far (the RESP encoding of every FCALL). */
     public long bytesSent() {
         return traffic.bytes();
+    }
+
+    /**
+     * Whether a master lost its data since the last call without the link noticing (see
+     * {@code RedisLink.dataLost}); false if Redis cannot be asked now (a failing link announces
+     * itself).
+     */
+    boolean dataLost() {
+        try {
+            return link.dataLost();
+        } catch (RuntimeException e) {
+            health.failure(e);
+            return false;
+        }
     }
 
     /** Changes whenever Redis may have lost acknowledged writes (a reconnect, a topology change): re-ship then. */
@@ -310,6 +372,37 @@ public final class GlobalWindows implements AutoCloseable {
             }
         }
         return b.append("}:").append(kind).toString();
+    }
+
+    /** The entity of a key made by {@link #key}, or null if {@code key} is not one. */
+    static String entityOf(String key) {
+        if (key == null || !key.startsWith("tg:{") || key.length() < 8 || !key.startsWith("}:", key.length() - 3)) {
+            return null;
+        }
+        int end = key.length() - 3;
+        StringBuilder b = new StringBuilder(end);
+        for (int i = 4; i < end; i++) {
+            char c = key.charAt(i);
+            if (c == '%') {
+                if (i + 3 > end) {
+                    return null;
+                }
+                switch (key.substring(i, i + 3)) {
+                    case "%7B" -> b.append('{');
+                    case "%7D" -> b.append('}');
+                    case "%25" -> b.append('%');
+                    default -> {
+                        return null;
+                    }
+                }
+                i += 2;
+            } else if (c == '{' || c == '}' || c == '%') {
+                return null;
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
 }

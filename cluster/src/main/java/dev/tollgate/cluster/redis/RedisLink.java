@@ -12,6 +12,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
@@ -19,13 +20,18 @@ import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.event.connection.ConnectionActivatedEvent;
 import io.lettuce.core.event.connection.ReconnectAttemptEvent;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -49,6 +55,8 @@ final class RedisLink implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RedisLink.class);
     /** Commands buffered per connection at most; a round never sends more at once ({@link ShipRound#CHUNK}). */
     static final int REQUEST_QUEUE = 32_768;
+    /** Where {@code tollgate_ship_paced} publishes the window key of an entity every gateway must ship at once. */
+    static final String RECALL_CHANNEL = "tollgate:recall";
 
     private final List<RedisURI> uris;
     private final GlobalWindows.Mode mode;
@@ -71,6 +79,12 @@ final class RedisLink implements AutoCloseable {
     /** A second connection, flushed by hand, for pipelined rounds ({@link #pipeline()}). */
     private StatefulConnection<String, String> pipe;
     private RedisClusterAsyncCommands<String, String> pipeCommands;
+    /** Told the window key of every recall published (see "Pacing" in {@code tollgate.lua}); null: not listening. */
+    private volatile Consumer<String> recalls;
+    /** The marker of each master (by its first slot; -1: a single Redis) as last read ({@link #dataLost()}). */
+    private Map<Integer, String> markers = Map.of();
+    private final Map<Integer, String> markerKeys = new HashMap<>();
+    private StatefulRedisPubSubConnection<String, String> recallConnection;
 
     RedisLink(List<RedisURI> uris, GlobalWindows.Mode mode, Duration timeout) {
         this.uris = List.copyOf(uris);
@@ -122,6 +136,7 @@ final class RedisLink implements AutoCloseable {
      */
     synchronized RedisClusterAsyncCommands<String, String> pipeline() {
         commands();
+        listenForRecalls();
         if (pipe == null) {
             if (cluster != null) {
                 StatefulRedisClusterConnection<String, String> c = clusterClient.connect();
@@ -135,6 +150,93 @@ final class RedisLink implements AutoCloseable {
             pipe.setAutoFlushCommands(false);
         }
         return pipeCommands;
+    }
+
+    /** From now on tells {@code recalled} the window key of every recall (subscribing with the next round). */
+    void onRecall(Consumer<String> recalled) {
+        this.recalls = recalled;
+    }
+
+    /**
+     * Subscribes to the recall channel if someone listens and no subscription is open: at the
+     * first round, and after its connection was lost for good (its node gone in a failover;
+     * Lettuce re-subscribes by itself after a plain reconnect). A classic PUBLISH reaches the
+     * subscribers of every node of a cluster, so one subscription on any node hears them all.
+     * A failure only logs: a missed recall costs at most one grant lifetime.
+     */
+    private void listenForRecalls() {
+        Consumer<String> listener = recalls;
+        if (listener == null || (recallConnection != null && recallConnection.isOpen())) {
+            return;
+        }
+        if (recallConnection != null) {
+            recallConnection.closeAsync();
+            recallConnection = null;
+        }
+        try {
+            StatefulRedisPubSubConnection<String, String> c = cluster != null ? clusterClient.connectPubSub() : singleClient.connectPubSub();
+            c.addListener(new RedisPubSubAdapter<>() {
+                @Override
+                public void message(String channel, String message) {
+                    listener.accept(message);
+                }
+            });
+            c.sync().subscribe(RECALL_CHANNEL);
+            recallConnection = c;
+        } catch (RuntimeException e) {
+            log.warn("Redis: cannot subscribe to {} ({}); recalls wait for the grant lifetime", RECALL_CHANNEL, e.toString());
+        }
+    }
+
+    /**
+     * Whether a master lost its data since the last call, unannounced (a {@code FLUSHALL}, a
+     * restart without persistence between two exchanges): each master holds a marker key, one
+     * of its slots', with a random value set by whichever gateway found it missing; a marker
+     * missing or changed since this gateway last read it means the data around it went too, and
+     * every gateway re-ships everything. One {@code GET} per master. The first call only learns
+     * the markers (the shipper re-ships everything at start anyway). Throws if Redis fails.
+     */
+    synchronized boolean dataLost() {
+        commands();
+        Map<Integer, String> now = new HashMap<>();
+        if (single != null) {
+            now.put(-1, marker(single.sync(), "tg:alive"));
+        } else {
+            for (RedisClusterNode node : cluster.getPartitions()) {
+                if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.getSlots().isEmpty()) {
+                    int slot = node.getSlots().get(0);
+                    now.put(slot, marker(cluster.sync(), markerKey(slot)));
+                }
+            }
+        }
+        boolean lost = false;
+        for (Map.Entry<Integer, String> m : now.entrySet()) {
+            String before = markers.get(m.getKey());
+            lost |= before != null && !before.equals(m.getValue());
+        }
+        markers = now;
+        return lost;
+    }
+
+    private static String marker(RedisClusterCommands<String, String> c, String key) {
+        String v = c.get(key);
+        if (v == null) {
+            c.set(key, java.util.UUID.randomUUID().toString(), io.lettuce.core.SetArgs.Builder.nx());
+            v = c.get(key);
+        }
+        return v;
+    }
+
+    /** A key of the given hash slot: {@code tg:alive:{n}} for the first n that hashes there. */
+    private String markerKey(int slot) {
+        return markerKeys.computeIfAbsent(slot, s -> {
+            for (int n = 0; ; n++) {
+                String key = "tg:alive:{" + n + "}";
+                if (SlotHash.getSlot(key) == s) {
+                    return key;
+                }
+            }
+        });
     }
 
     /** Sends what {@link #pipeline()}'s commands queued. */
@@ -241,6 +343,9 @@ final class RedisLink implements AutoCloseable {
     @Override
     public void close() {
         events.dispose();
+        if (recallConnection != null) {
+            recallConnection.close();
+        }
         if (pipe != null) {
             pipe.close();
         }

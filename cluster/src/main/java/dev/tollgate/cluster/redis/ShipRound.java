@@ -63,9 +63,13 @@ final class ShipRound {
         this.keepMillis = keepMillis;
     }
 
-    /** One pipelined pass; returns false if any entity failed (other than for a missing library, listed in {@code missing}). */
+    /**
+     * One pipelined pass, paced if {@code pacing} is not null, starting no chunk after
+     * {@code stopAtNanos}; returns false if any entity it tried failed (other than for a missing
+     * library, listed in {@code missing}).
+     */
     boolean round(List<String> entities, Map<String, List<BucketCounts>> shipments, Map<String, ShipReply> out,
-            List<String> missing) {
+            List<String> missing, GlobalWindows.Pacing pacing, long stopAtNanos) {
         RedisClusterAsyncCommands<String, String> cmd;
         try {
             cmd = link.pipeline();
@@ -77,7 +81,11 @@ final class ShipRound {
         long now = clock.millis();
         String cur = Long.toString(Math.floorDiv(now, bucketMillis));
         List<List<String>> calls = calls(entities, shipments);
+        String function = pacing == null ? "tollgate_ship" : "tollgate_ship_paced";
         for (int from = 0; from < calls.size(); from += CHUNK) {
+            if (from > 0 && System.nanoTime() - stopAtNanos > 0) {
+                break;
+            }
             List<List<String>> chunk = calls.subList(from, Math.min(calls.size(), from + CHUNK));
             List<RedisFuture<List<Object>>> futures = new ArrayList<>(chunk.size());
             for (List<String> call : chunk) {
@@ -85,6 +93,10 @@ final class ShipRound {
                 List<String> args = new ArrayList<>(8 + 4 * call.size());
                 args.addAll(List.of(nodeId, cur, Long.toString(windowBuckets), Long.toString(threshold),
                         Long.toString(bucketMillis), Long.toString(now), Long.toString(keepMillis)));
+                if (pacing != null) {
+                    args.add(Long.toString(pacing.grantLifetime().toMillis()));
+                    args.add(Long.toString(pacing.hotPosts()));
+                }
                 for (int e = 0; e < call.size(); e++) {
                     String entity = call.get(e);
                     keys[2 * e] = GlobalWindows.key(entity, 'w');
@@ -98,8 +110,8 @@ final class ShipRound {
                     }
                 }
                 String[] a = args.toArray(String[]::new);
-                traffic.count("tollgate_ship", keys, a);
-                futures.add(cmd.fcall("tollgate_ship", ScriptOutputType.MULTI, keys, a));
+                traffic.count(function, keys, a);
+                futures.add(cmd.fcall(function, ScriptOutputType.MULTI, keys, a));
             }
             link.flush();
             awaitAll(futures, timeout);
@@ -175,8 +187,9 @@ final class ShipRound {
     private ShipReply shipReply(String entity, List<Object> r) {
         long flagBucket = (Long) r.get(4);
         long flaggedAt = r.size() > 6 ? (Long) r.get(6) : -1;
+        long allowance = r.size() > 7 ? (Long) r.get(7) : -1;
         long bucketStart = flagBucket < 0 ? -1 : flagBucket * bucketMillis;
         return new ShipReply(entity, (Long) r.get(0), (Long) r.get(1), ((Long) r.get(2)).intValue(),
-                ((Long) r.get(3)).intValue(), bucketStart, (Long) r.get(5), flaggedAt < 0 ? bucketStart : flaggedAt);
+                ((Long) r.get(3)).intValue(), bucketStart, (Long) r.get(5), flaggedAt < 0 ? bucketStart : flaggedAt, allowance);
     }
 }

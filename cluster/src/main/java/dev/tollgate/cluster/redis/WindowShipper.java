@@ -7,9 +7,15 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -22,23 +28,27 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Design. One thread owns everything here but the counters: {@code pending} holds, per entity
  * and bucket, the latest absolute counts drained and not yet applied by Redis. Every tick
- * ({@code nearThresholdFlushInterval}) it drains the feed into {@code pending}; every
- * {@code flushInterval} it ships all of {@code pending}, and on the ticks between only the hot
- * entities (last known global count, or this gateway's shipment alone, above 80 % of the
- * threshold). An entity leaves {@code pending} only when Redis answered for it, so a failed
- * round loses nothing: it is retried, after a backoff that doubles up to 8 flush intervals,
- * while the feed keeps draining into {@code pending} (newer absolute values replace older).
+ * ({@code nearThresholdFlushInterval}, or at once when Redis recalls an entity) it drains the
+ * feed into {@code pending} and asks the {@link Pacer} when each changed entity is due: hot ones
+ * and those past their allowance now, those without an allowance with the next flush
+ * ({@code flushInterval}), the others when their allowance expires ({@code coldFlushInterval}).
+ * A tick ships the entities due now first, in a round of their own, then the cold ones (due
+ * with the flush or by expiry) for at most half a tick, the rest in the next ticks: so a hot
+ * entity never waits behind a large round (a first sight of 100,000 entities, a full re-ship).
+ * An entity leaves {@code pending} only when Redis answered for it, so a failed round loses
+ * nothing: it is retried, after a backoff that doubles up to 8 flush intervals, while the feed
+ * keeps draining into {@code pending} (newer absolute values replace older).
  *
  * <p>Healing. Redis may lose writes it acknowledged (a master killed before its replica got
  * them, a restart without persistence). So at start, whenever the link's generation changes (a
  * lost connection re-established, or the topology changed: a failover's new master) and after
  * a failed streak ends, the thread refills {@code pending} with every bucket of every entity
  * ({@link ChangeSource#forEachBucket}) and ships it all: max-merge makes the replay harmless
- * where Redis still had the values and restores them where it had lost them. Every
- * {@link #REFRESH_EVERY_FLUSHES}th flush is such a full re-ship too: it heals a loss no event
- * announced (a Redis restarted between two of our exchanges, a flushed database), and it
- * refreshes this gateway's view of entities it no longer gets traffic for (a flag raised
- * through another gateway), at the price of one full round per ten flushes.
+ * where Redis still had the values and restores them where it had lost them. A loss no event
+ * announced (a flushed database, a Redis restarted between two exchanges) is found at each flush
+ * by a marker key per master ({@link GlobalWindows#dataLost()}: one {@code GET} per master), and
+ * healed the same way. (An earlier design re-shipped everything every tenth flush: at a hundred
+ * thousand entities and more that is most of the traffic, for a rare fault.)
  *
  * <p>Counters are atomics, read by any thread ({@link #stats()}).
  */
@@ -51,8 +61,6 @@ public final class WindowShipper implements AutoCloseable {
      * that bucket). Without it every shipment would carry the previous bucket too.
      */
     private static final long DRAIN_MARGIN_MILLIS = 1000;
-    /** Every this many flushes the flush is a full re-ship (see "Healing" above). */
-    static final int REFRESH_EVERY_FLUSHES = 10;
 
     /** Told every global figure Redis answers: the gateway uses it for flags and the admin API. */
     @FunctionalInterface
@@ -62,25 +70,33 @@ public final class WindowShipper implements AutoCloseable {
 
     /**
      * Shipping figures for the metrics: rounds (shipments), entities applied, failed rounds,
-     * Redis commands and request bytes, entities waiting now, full re-ships done.
+     * Redis commands and request bytes, entities waiting now (changed and not shipped yet: due, or
+     * within their allowance), full re-ships done, recalls heard.
      */
     public record Stats(long rounds, long entitiesShipped, long failures, long commands, long bytesSent, int pending,
-            long reships) {
+            long reships, long recalls) {
     }
 
     private final GlobalWindows windows;
     private final ChangeSource source;
     private final Clock clock;
     private final Listener listener;
-    private final long hotPosts;
     private final long flushNanos;
     private final long tickNanos;
+    private final GlobalWindows.Pacing pacing;
     private final Thread thread;
+    private final Queue<String> recalled = new ConcurrentLinkedQueue<>();
     private volatile boolean running = true;
 
     // owned by the shipper thread
     private final Map<String, TreeMap<Long, BucketCounts>> pending = new HashMap<>();
-    private final Map<String, Long> hot = new HashMap<>();
+    private final Pacer pacer;
+    /** Changed since the last tick: to be given a lane. */
+    private final Set<String> changed = new HashSet<>();
+    /** No allowance: shipped with the next flush. */
+    private final Set<String> nextFlush = new LinkedHashSet<>();
+    /** Due and not hot: shipped for at most half a tick per tick, in this order. */
+    private final Set<String> cold = new LinkedHashSet<>();
     private long lastDrainMillis = Long.MIN_VALUE;
     private volatile long seenGeneration = -1;
     private int failedStreak;
@@ -89,19 +105,34 @@ public final class WindowShipper implements AutoCloseable {
     private final AtomicLong shipped = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong reships = new AtomicLong();
+    private final AtomicLong recalls = new AtomicLong();
     private volatile int pendingSize;
+    private volatile int coldSize = -1;
 
+    /**
+     * @param flushInterval              an entity without an allowance is shipped this often
+     * @param nearThresholdFlushInterval the tick: a hot entity is shipped this often
+     * @param coldFlushInterval          how long an allowance lasts (an entity within it is
+     *                                   shipped this often); equal to {@code flushInterval}: no
+     *                                   entity waits longer than a flush
+     */
     public WindowShipper(GlobalWindows windows, ChangeSource source, MeterConfig meter, Clock clock,
-            Duration flushInterval, Duration nearThresholdFlushInterval, Listener listener) {
+            Duration flushInterval, Duration nearThresholdFlushInterval, Duration coldFlushInterval, Listener listener) {
         this.windows = windows;
         this.source = source;
         this.clock = clock;
         this.listener = listener;
-        this.hotPosts = meter.threshold() * 8 / 10;
+        long hotPosts = meter.threshold() * 8 / 10;
         this.flushNanos = flushInterval.toNanos();
         this.tickNanos = nearThresholdFlushInterval.toNanos();
+        this.pacing = new GlobalWindows.Pacing(coldFlushInterval, hotPosts);
+        this.pacer = new Pacer(hotPosts, coldFlushInterval.toNanos());
         this.thread = new Thread(this::run, "tollgate-redis-shipper-" + windows.nodeId());
         this.thread.setDaemon(true);
+        windows.onRecall(entity -> {
+            recalled.add(entity);
+            LockSupport.unpark(thread);
+        });
     }
 
     public WindowShipper start() {
@@ -111,12 +142,12 @@ public final class WindowShipper implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(rounds.get(), shipped.get(), failures.get(), windows.commands(), windows.bytesSent(), pendingSize,
-                reships.get());
+                reships.get(), recalls.get());
     }
 
     /** Whether the thread has re-shipped after the link's latest generation change (for tests). */
     boolean caughtUp() {
-        return seenGeneration == windows.generation();
+        return seenGeneration == windows.generation() && coldSize == 0;
     }
 
     /** Stops the thread after one last attempt to ship what is pending. */
@@ -132,94 +163,147 @@ public final class WindowShipper implements AutoCloseable {
     }
 
     private void run() {
-        long nextFull = System.nanoTime();
-        long nextRefresh = nextFull + REFRESH_EVERY_FLUSHES * flushNanos;
+        long nextFlush = System.nanoTime();
         while (running) {
             long start = System.nanoTime();
-            boolean full = start - nextFull >= 0;
-            boolean refresh = full && start - nextRefresh >= 0;
-            if (refresh) {
-                nextRefresh = start + REFRESH_EVERY_FLUSHES * flushNanos;
-            }
+            boolean flush = start - nextFlush >= 0;
             try {
-                if (round(full, refresh)) {
-                    if (full) {
-                        nextFull = start + flushNanos;
+                if (tick(start, flush, flush && seenGeneration != -1 && failedStreak == 0 && windows.dataLost())) {
+                    if (flush) {
+                        nextFlush = start + flushNanos;
                     }
                 } else {
-                    nextFull = start + Math.min(flushNanos << Math.min(failedStreak - 1, 3), flushNanos * 8);
+                    nextFlush = start + Math.min(flushNanos << Math.min(failedStreak - 1, 3), flushNanos * 8);
                 }
             } catch (RuntimeException e) {
                 failures.incrementAndGet();
                 log.error("Redis shipper: round failed unexpectedly; counts stay pending", e);
-                nextFull = start + flushNanos;
+                nextFlush = start + flushNanos;
             }
-            long wake = failedStreak > 0 ? nextFull : Math.min(nextFull, start + tickNanos);
-            while (running && wake - System.nanoTime() > 0) {
+            long wake = failedStreak > 0 ? nextFlush : Math.min(nextFlush, start + tickNanos);
+            while (running && wake - System.nanoTime() > 0 && (failedStreak > 0 || recalled.isEmpty())) {
                 LockSupport.parkNanos(this, wake - System.nanoTime());
             }
         }
         try {
-            round(true, false);
+            drainChanges();
+            cold.addAll(pending.keySet());
+            ship(cold, Long.MAX_VALUE);
         } catch (RuntimeException e) {
             log.warn("Redis shipper: the last round before closing failed; {} entities stay unshipped", pending.size(), e);
         }
     }
 
     /**
-     * Drains, then ships all pending ({@code full}) or the hot entities, all buckets of every
-     * entity first if {@code refresh} or the link's generation changed; false if Redis failed any.
+     * One tick: drains, gives each changed entity its lane, ships the entities due now, then the
+     * cold ones for at most half a tick (all of those without an allowance if {@code flush});
+     * everything first if {@code lost} (Redis lost data) or the link's generation changed. False
+     * if Redis failed.
      */
-    private boolean round(boolean full, boolean refresh) {
-        long now = clock.millis();
+    private boolean tick(long nowNanos, boolean flush, boolean lost) {
         long generation = windows.generation();
-        if (generation != seenGeneration || refresh) {
+        if (generation != seenGeneration || lost) {
+            if (lost) {
+                log.warn("Redis shipper: a Redis master lost its data (its marker key is gone); re-shipping every entity's buckets");
+            }
             seenGeneration = generation;
             reshipAll();
-            full = true;
         }
-        long from = lastDrainMillis == Long.MIN_VALUE ? Long.MIN_VALUE : lastDrainMillis - DRAIN_MARGIN_MILLIS;
-        lastDrainMillis = now;
-        source.drain(from, this::keep);
-        Map<String, List<BucketCounts>> shipment = new HashMap<>();
-        for (Map.Entry<String, TreeMap<Long, BucketCounts>> e : pending.entrySet()) {
-            if (full || isHot(e.getKey(), e.getValue())) {
-                shipment.put(e.getKey(), new ArrayList<>(e.getValue().values()));
+        drainChanges();
+        Set<String> now = new LinkedHashSet<>();
+        for (String e; (e = recalled.poll()) != null; ) {
+            recalls.incrementAndGet();
+            pacer.recalled(e, nowNanos);
+            if (!pending.containsKey(e)) {
+                source.bucketsOf(e, this::keep); // nothing unshipped: ship what it has anyway, to hear the news
+            }
+            if (pending.containsKey(e)) {
+                now.add(e);
             }
         }
-        if (shipment.isEmpty()) {
-            pendingSize = pending.size();
-            return true;
-        }
-        Map<String, ShipReply> replies = windows.shipAll(shipment);
-        rounds.incrementAndGet();
-        for (ShipReply r : replies.values()) {
-            pending.remove(r.entity());
-            if (r.posts24h() > hotPosts || r.openSequence() != 0) {
-                hot.put(r.entity(), r.posts24h());
-            } else {
-                hot.remove(r.entity());
-            }
-            try {
-                listener.onGlobal(r.entity(), r);
-            } catch (RuntimeException ex) {
-                log.error("Redis shipper: listener failed on {}", r.entity(), ex);
+        for (String e : changed) {
+            TreeMap<Long, BucketCounts> buckets = pending.get(e);
+            switch (pacer.classify(e, buckets.values())) {
+                case NOW -> now.add(e);
+                case NEXT_FLUSH -> nextFlush.add(e);
+                case LATER -> { } // the pacer holds its deadline
             }
         }
-        shipped.addAndGet(replies.size());
-        pendingSize = pending.size();
-        if (replies.size() < shipment.size()) {
-            failures.incrementAndGet();
-            failedStreak++;
-            log.debug("Redis shipper: {} of {} entities not applied; kept for retry", shipment.size() - replies.size(),
-                    shipment.size());
+        changed.clear();
+        pacer.expire(nowNanos, e -> {
+            if (pending.containsKey(e)) {
+                cold.add(e);
+            }
+        });
+        if (flush) {
+            cold.addAll(nextFlush);
+            nextFlush.clear();
+        }
+        cold.removeAll(now);
+        boolean ok = ship(now, Long.MAX_VALUE) && ship(cold, nowNanos + tickNanos / 2);
+        if (!ok) {
+            cold.addAll(now);
             return false;
         }
         if (failedStreak > 0) {
             failedStreak = 0;
             log.info("Redis shipper: Redis answers again; re-shipping every entity's buckets");
             reshipAll();
-            return round(true, false);
+            return ship(cold, Long.MAX_VALUE);
+        }
+        return true;
+    }
+
+    private void drainChanges() {
+        long now = clock.millis();
+        long from = lastDrainMillis == Long.MIN_VALUE ? Long.MIN_VALUE : lastDrainMillis - DRAIN_MARGIN_MILLIS;
+        lastDrainMillis = now;
+        source.drain(from, this::keep);
+    }
+
+    /**
+     * Ships the pending counts of {@code due} (those not tried before {@code stopAtNanos} stay
+     * in it, as do all on failure); false if Redis failed any.
+     */
+    private boolean ship(Set<String> due, long stopAtNanos) {
+        try {
+            return shipNow(due, stopAtNanos);
+        } finally {
+            pendingSize = pending.size();
+            coldSize = cold.size();
+        }
+    }
+
+    private boolean shipNow(Set<String> due, long stopAtNanos) {
+        due.retainAll(pending.keySet());
+        if (due.isEmpty()) {
+            return true;
+        }
+        Map<String, List<BucketCounts>> shipment = new LinkedHashMap<>();
+        for (String e : due) {
+            shipment.put(e, new ArrayList<>(pending.get(e).values()));
+        }
+        GlobalWindows.Shipped answer = windows.shipAll(shipment, pacing, stopAtNanos);
+        rounds.incrementAndGet();
+        long now = System.nanoTime();
+        for (ShipReply r : answer.replies().values()) {
+            pending.remove(r.entity());
+            due.remove(r.entity());
+            nextFlush.remove(r.entity());
+            pacer.shipped(r.entity(), shipment.get(r.entity()), r, now);
+            try {
+                listener.onGlobal(r.entity(), r);
+            } catch (RuntimeException ex) {
+                log.error("Redis shipper: listener failed on {}", r.entity(), ex);
+            }
+        }
+        shipped.addAndGet(answer.replies().size());
+        if (!answer.ok()) {
+            failures.incrementAndGet();
+            failedStreak++;
+            log.debug("Redis shipper: {} of {} entities not applied; kept for retry", shipment.size() - answer.replies().size(),
+                    shipment.size());
+            return false;
         }
         return true;
     }
@@ -227,20 +311,12 @@ public final class WindowShipper implements AutoCloseable {
     private void reshipAll() {
         reships.incrementAndGet();
         source.forEachBucket(this::keep);
-    }
-
-    private boolean isHot(String entity, TreeMap<Long, BucketCounts> buckets) {
-        if (hot.containsKey(entity)) {
-            return true;
-        }
-        long posts = 0;
-        for (BucketCounts b : buckets.values()) {
-            posts += b.posts();
-        }
-        return posts > hotPosts;
+        cold.addAll(pending.keySet());
+        changed.clear();
     }
 
     private void keep(String entity, long bucketStartMillis, long posts, long requests) {
+        changed.add(entity);
         TreeMap<Long, BucketCounts> buckets = pending.computeIfAbsent(entity, k -> new TreeMap<>());
         BucketCounts old = buckets.get(bucketStartMillis);
         if (old == null || old.posts() < posts || old.requests() < requests) {

@@ -47,7 +47,36 @@ until its end + window + 24 h (the finalization). A shipment with a bucket newer
 shortens it: older buckets leave it alone), so an entity that stops getting traffic vanishes
 once nothing can need it. The incident key holds a few numbers and never expires: the sequence
 of the next flag must follow the last one.
+
+Pacing (tollgate_ship_paced, issue 12 item 9). Shipping every changed entity every second costs
+one call per active entity per gateway per second; most entities (light IP ranges, ordinary
+keys) are nowhere near the threshold. So the window hands each shipping gateway an allowance,
+field g of the window key: "node=allowance,expiry;..." (posts; the expiry in the shipper's
+clock). A gateway may hold back up to its allowance of new posts of the entity until the
+allowance expires (the grant lifetime, seconds to a minute); past it, or once the entity is hot,
+it ships at once. The allowances are cut from the room below the hot level H (80 % of the
+threshold) that no one holds yet:
+    free = H - w - (the unexpired allowances of the other gateways)
+    allowance = floor(free / (holders + 2)) if the entity is not hot and free > 0, else 0
+(holders: the other gateways holding an allowance above 0; "+ 2": this gateway, and a share kept
+for a gateway that has none yet). Invariant: w plus every unexpired allowance stays <= H, so
+while every gateway keeps to its allowance the true count is <= H + what was counted in the last
+flush interval by gateways that hold none (they ship on the ordinary cadence). When a shipment
+finds free < 0 (the true count may be above H: someone went past its allowance, or the entity
+just became hot) and others still hold allowances, the call PUBLISHes the window key on channel
+tollgate:recall (again at most once a second while it lasts): every gateway ships that entity at
+once, and from then on the entity is hot (allowance 0: shipped every 250 ms). The call that
+decides a crossing publishes a recall too, whoever holds what: every gateway that counted the
+entity ships it and so learns of the flag from the answer. So an entity is
+hot everywhere before it can be anywhere near the threshold, and the detection lag of the
+crossing stays the flush interval plus the round trips (argued in WindowShipper and measured in
+benchmarks/). A lost recall (the subscriber's node failed over) costs at most the grant
+lifetime. The expiry is kept GRANT_MARGIN beyond the shipper's own deadline: that covers its
+tick, the round trip, and clocks apart by up to a few seconds.
 --]]
+
+local GRANT_MARGIN = 5000
+local RECALL_EVERY = 1000
 
 local function num(v, what)
   local x = tonumber(v)
@@ -101,10 +130,41 @@ local function merge(v, node, p, r)
   return table.concat(out, ';'), dp, dr
 end
 
+-- The allowance of the shipping gateway (see "Pacing" above): records it with its expiry, drops
+-- expired ones, and recalls the other holders when the room below the hot level is gone.
+local function allowance(kw, node, now, w, open, flagged, lifetime, hot)
+  local g = redis.call('HMGET', kw, 'g', 'rc')
+  local kept, others, holders = {}, 0, 0
+  if g[1] then
+    for nd, amount, expiry in string.gmatch(g[1], '([^=;]+)=(%d+),(%d+)') do
+      if nd ~= node and tonumber(expiry) > now then
+        kept[#kept + 1] = nd .. '=' .. amount .. ',' .. expiry
+        others = others + tonumber(amount)
+        if tonumber(amount) > 0 then
+          holders = holders + 1
+        end
+      end
+    end
+  end
+  local free = hot - w - others
+  local mine = 0
+  if open == 0 and free > 0 then
+    mine = math.floor(free / (holders + 2))
+  end
+  kept[#kept + 1] = node .. '=' .. int(mine) .. ',' .. int(now + lifetime + GRANT_MARGIN)
+  redis.call('HSET', kw, 'g', table.concat(kept, ';'))
+  if (flagged ~= 0 or ((free < 0 or open ~= 0) and holders > 0))
+      and (flagged ~= 0 or tonumber(g[2]) == nil or now - tonumber(g[2]) >= RECALL_EVERY) then
+    redis.call('HSET', kw, 'rc', int(now))
+    redis.call('PUBLISH', 'tollgate:recall', kw)
+  end
+  return mine
+end
+
 -- Applies one entity's buckets (args[first .. first + 3 * count - 1]: bucket, posts, requests...);
 -- returns {posts, requests, flagged sequence or 0, open sequence or 0, flag bucket or -1, flag count,
 -- flag time or -1}. The flag time is the deciding shipment's "now": every gateway reports the same one.
-local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, first, count)
+local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, first, count, lifetime, hot)
   local last = first + 3 * count - 1
   local newest = -1
   for i = first, last, 3 do
@@ -173,7 +233,10 @@ local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, f
   if open == 0 then
     fa = -1
   end
-  return {w, wr, flagged, open, fb, fc, fa}
+  if lifetime == nil then
+    return {w, wr, flagged, open, fb, fc, fa}
+  end
+  return {w, wr, flagged, open, fb, fc, fa, allowance(kw, node, now, w, open, flagged, lifetime, hot)}
 end
 
 -- Ships the buckets of one or more entities of one slot (one call amortizes the call's fixed
@@ -182,7 +245,7 @@ end
 -- threshold, bucket millis, now millis, keep millis (window + finalization), then per entity
 -- (in KEYS order) its number of buckets k and k times bucket, posts, requests.
 -- Returns one {posts, requests, flagged, open, flag bucket, flag count} per entity.
-local function ship(keys, args)
+local function ship_with(keys, args, paced)
   local node = args[1]
   local cur = num(args[2], 'current bucket')
   local n = num(args[3], 'buckets per window')
@@ -193,19 +256,32 @@ local function ship(keys, args)
   if #keys == 0 or #keys % 2 ~= 0 then
     error('tollgate: ship: ' .. #keys .. ' keys (expected: a window and an incidents key per entity)')
   end
-  local out, i = {}, 8
+  local out, i, lifetime, hot = {}, 8, nil, nil
+  if paced then
+    lifetime, hot, i = num(args[8], 'grant lifetime millis'), num(args[9], 'hot level'), 10
+  end
   for e = 1, #keys, 2 do
     local count = num(args[i], 'bucket count')
     if count < 1 or i + 3 * count > #args then
       error('tollgate: ship: bucket count ' .. tostring(args[i]) .. ' (expected: 1 to ' .. math.floor((#args - i) / 3) .. ')')
     end
-    out[#out + 1] = ship_one(keys[e], keys[e + 1], node, cur, n, threshold, bms, now, keep, args, i + 1, count)
+    out[#out + 1] = ship_one(keys[e], keys[e + 1], node, cur, n, threshold, bms, now, keep, args, i + 1, count, lifetime, hot)
     i = i + 1 + 3 * count
   end
   if i ~= #args + 1 then
     error('tollgate: ship: ' .. (#args + 1 - i) .. ' arguments left over (expected: none)')
   end
   return out
+end
+
+local function ship(keys, args)
+  return ship_with(keys, args, false)
+end
+
+-- As tollgate_ship, with two more arguments after keep millis: the grant lifetime (millis) and the
+-- hot level (posts); each entity's answer has an eighth element, this gateway's allowance.
+local function ship_paced(keys, args)
+  return ship_with(keys, args, true)
 end
 
 -- KEYS: incidents. ARGV: sequence, flag bucket, flag count. Adopts an incident raised elsewhere
@@ -271,7 +347,8 @@ local function series(keys, args)
 end
 
 redis.register_function('tollgate_ship', ship)
+redis.register_function('tollgate_ship_paced', ship_paced)
 redis.register_function('tollgate_open', open_incident)
 redis.register_function('tollgate_close', close_incident)
 redis.register_function{function_name = 'tollgate_series', callback = series, flags = {'no-writes'}}
-redis.register_function{function_name = 'tollgate_version', callback = function() return 2 end, flags = {'no-writes'}}
+redis.register_function{function_name = 'tollgate_version', callback = function() return 3 end, flags = {'no-writes'}}

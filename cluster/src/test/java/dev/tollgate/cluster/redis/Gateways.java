@@ -31,6 +31,11 @@ final class Gateways implements AutoCloseable {
     final Map<String, AtomicInteger> flagged = new ConcurrentHashMap<>();
 
     Gateways(int count, GlobalWindows.Settings settings, MeterConfig config, Clock clock) {
+        this(count, settings, config, clock, FLUSH);
+    }
+
+    /** {@code cold}: the grant lifetime ({@code coldFlushInterval}); {@link #FLUSH}: every changed entity every flush. */
+    Gateways(int count, GlobalWindows.Settings settings, MeterConfig config, Clock clock, Duration cold) {
         for (int i = 0; i < count; i++) {
             Meter meter = new Meter(config, new DamagesTerms(java.util.Currency.getInstance("USD"), new BigDecimal("15000"),
                     1_000_000, Rounding.PRORATED), clock, MeterListener.none());
@@ -38,7 +43,7 @@ final class Gateways implements AutoCloseable {
             ChangeSource source = ChangeSource.of(meter);
             meters.add(meter);
             windows.add(gw);
-            shippers.add(new WindowShipper(gw, source, config, clock, FLUSH, NEAR, (e, r) -> {
+            shippers.add(new WindowShipper(gw, source, config, clock, FLUSH, NEAR, cold, (e, r) -> {
                 latest.put(e, r);
                 if (r.flagged() != 0) {
                     flagged.computeIfAbsent(e, k -> new AtomicInteger()).incrementAndGet();

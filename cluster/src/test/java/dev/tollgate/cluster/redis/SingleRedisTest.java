@@ -96,10 +96,14 @@ class SingleRedisTest {
             @Override
             public void forEachBucket(dev.tollgate.meter.Meter.BucketConsumer sink) {
             }
+
+            @Override
+            public void bucketsOf(String entity, dev.tollgate.meter.Meter.BucketConsumer sink) {
+            }
         };
         java.util.Map<String, GlobalWindows.ShipReply> latest = new java.util.concurrent.ConcurrentHashMap<>();
         try (GlobalWindows gw = new GlobalWindows(Gateways.settings(redis.uris()), "gw-a", METER, clock);
-                WindowShipper shipper = new WindowShipper(gw, source, METER, clock, Duration.ofMinutes(10), Duration.ofMillis(20),
+                WindowShipper shipper = new WindowShipper(gw, source, METER, clock, Duration.ofMinutes(10), Duration.ofMillis(20), Duration.ofMinutes(10),
                         latest::put)) {
             feed.add(new String[] {"warm", "1"}); // before the start: the first round (a full one) ships it
             shipper.start();

@@ -35,6 +35,9 @@ import java.util.function.Supplier;
 final class AdminViews {
     static final ObjectMapper JSON = new ObjectMapper();
 
+    /** List entries whose global count is read from Redis when listed, in cluster mode. */
+    static final int FRESH_TOP = 100;
+
     private final dev.tollgate.meter.MeterView meter;
     private final Meter local;
     private final ClusterView cluster;
@@ -116,9 +119,26 @@ final class AdminViews {
     ArrayNode top(int n, Instant now) {
         DamageReport all = snapshot(DamageReport.BEGINNING, DamageReport.END, null, now);
         ArrayNode out = JSON.createArrayNode();
-        for (EntityCount c : meter.top(n)) {
+        for (EntityCount c : fresh(meter.top(n))) {
             out.add(entity(c.id(), c.posts24h(), c.requests24h(), c.flagged(), all.periods()));
         }
+        return out;
+    }
+
+    /**
+     * In cluster mode, the first {@value #FRESH_TOP} entries of a list with their global count read
+     * from Redis now (one read each; further entries keep this gateway's last answer), re-sorted.
+     */
+    private List<EntityCount> fresh(List<EntityCount> top) {
+        if (cluster == null || top.isEmpty()) {
+            return top;
+        }
+        List<EntityCount> out = new java.util.ArrayList<>(top.size());
+        for (int i = 0; i < top.size(); i++) {
+            EntityCount c = top.get(i);
+            out.add(i < FRESH_TOP ? new EntityCount(c.id(), cluster.posts24hNow(c.id()), c.requests24h(), meter.flagged(c.id())) : c);
+        }
+        out.sort(java.util.Comparator.comparingLong(EntityCount::posts24h).reversed().thenComparing(EntityCount::id));
         return out;
     }
 

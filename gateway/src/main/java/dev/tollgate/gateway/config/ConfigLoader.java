@@ -203,6 +203,7 @@ public final class ConfigLoader {
         ClusterSettings.Redis redis = new ClusterSettings.Redis(nodes,
                 r.duration("flushInterval", Duration.ofSeconds(1)),
                 r.duration("nearThresholdFlushInterval", Duration.ofMillis(250)),
+                r.duration("coldFlushInterval", Duration.ofSeconds(30)),
                 r.duration("commandTimeout", Duration.ofSeconds(2)),
                 redisPassword == null ? null : base.resolve(redisPassword).normalize());
         r.finish();

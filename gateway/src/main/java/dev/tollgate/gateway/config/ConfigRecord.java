@@ -93,6 +93,7 @@ public record ConfigRecord(ObjectNode settings, String version) {
             c.cluster().redis().nodes().forEach(node -> nodes.add(node.toString()));
             r.put("flushInterval", Durations.format(c.cluster().redis().flushInterval()));
             r.put("nearThresholdFlushInterval", Durations.format(c.cluster().redis().nearThresholdFlushInterval()));
+            r.put("coldFlushInterval", Durations.format(c.cluster().redis().coldFlushInterval()));
             r.put("commandTimeout", Durations.format(c.cluster().redis().commandTimeout()));
             if (c.cluster().redis().passwordFile() != null) {
                 r.put("passwordFile", relative(c.base(), c.cluster().redis().passwordFile()));
