@@ -36,7 +36,8 @@ import java.util.SplittableRandom;
  * entity that crosses the threshold is seen crossing in the simulated Redis, and the lag.
  *
  * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar dev.tollgate.benchmarks.CadenceSimulation [seconds=180] [cold=30] [scale]}
- * (each scale with a fixed 1 s flush, and paced with a grant lifetime of {@code cold} and twice it).
+ * (each scale with a fixed 1 s flush, paced with a grant lifetime of {@code cold} and twice it, and
+ * paced behind a load balancer that keeps each entity on one gateway).
  */
 public final class CadenceSimulation {
     static final int REQUESTS_PER_GATEWAY = 20_000;
@@ -61,14 +62,17 @@ public final class CadenceSimulation {
         System.out.printf(Locale.ROOT, "simulated %d s per run (the first %d s are warm-up: every entity's first sight); "
                 + "%,d requests/s and %,d active entities per gateway; Zipf 1; %d posts a response%n",
                 seconds, Math.min(seconds / 3, 60), REQUESTS_PER_GATEWAY, ENTITIES_PER_GATEWAY, POSTS_PER_RESPONSE);
-        System.out.println("scale  gateways  entities    cadence   calls/s/gateway  MB/s/gateway  entity-ships/s  calls/s total  masters  "
+        System.out.println("scale  gateways  entities             cadence   calls/s/gateway  MB/s/gateway  entity-ships/s  calls/s total  masters  "
                 + "crossings seen / lag max");
         int[] scales = args.length > 2 ? new int[] {Integer.parseInt(args[2])} : new int[] {1, 10, 100};
         for (int scale : scales) {
-            for (long lifetime : new long[] {FLUSH, cold, 2 * cold}) {
-                Result r = new Run(scale, lifetime, seconds, new SplittableRandom(42)).run();
-                System.out.printf(Locale.ROOT, "%4dx  %8d  %,10d  %9s  %,15.0f  %12.2f  %,14.0f  %,13.0f  %7d  %d/%d, %.2f s%n",
-                        scale, scale, (long) scale * ENTITIES_PER_GATEWAY, lifetime == FLUSH ? "1 s fixed" : "paced " + lifetime / 1000 + "s",
+            for (long[] variant : new long[][] {{FLUSH, 0}, {cold, 0}, {2 * cold, 0}, {cold, 1}}) {
+                long lifetime = variant[0];
+                boolean sticky = variant[1] == 1;
+                Result r = new Run(scale, lifetime, sticky, seconds, new SplittableRandom(42)).run();
+                System.out.printf(Locale.ROOT, "%4dx  %8d  %,10d  %16s  %,15.0f  %12.2f  %,14.0f  %,13.0f  %7d  %d/%d, %.2f s%n",
+                        scale, scale, (long) scale * ENTITIES_PER_GATEWAY,
+                        (lifetime == FLUSH ? "1 s fixed" : "paced " + lifetime / 1000 + "s") + (sticky ? ", sticky" : ""),
                         r.callsPerGateway, r.bytesPerGateway / 1e6, r.shipsPerGateway, r.callsPerGateway * scale,
                         (int) Math.ceil(r.callsPerGateway * scale / CALLS_PER_MASTER), r.crossingsSeen, r.crossings, r.maxLagMillis / 1000.0);
             }
@@ -83,15 +87,18 @@ public final class CadenceSimulation {
     static final class Run {
         final int gateways;
         final long lifetime;
+        /** A load balancer that keeps each entity on one gateway (hashing its API key) instead of round-robin. */
+        final boolean sticky;
         final int seconds;
         final SplittableRandom random;
         final List<Sampled> sample = new ArrayList<>();
         final Map<String, Sampled> byId = new HashMap<>();
         final Pacer[] pacers;
 
-        Run(int scale, long lifetime, int seconds, SplittableRandom random) {
+        Run(int scale, long lifetime, boolean sticky, int seconds, SplittableRandom random) {
             this.gateways = scale;
             this.lifetime = lifetime;
+            this.sticky = sticky;
             this.seconds = seconds;
             this.random = random;
             this.pacers = new Pacer[gateways];
@@ -139,7 +146,7 @@ public final class CadenceSimulation {
                 long nanos = now * 1_000_000;
                 boolean flush = now % FLUSH == 0;
                 for (Sampled s : sample) {
-                    s.arrive(random, TICK / 1000.0, gateways, now);
+                    s.arrive(random, TICK / 1000.0, gateways, now, sticky);
                 }
                 double tickShips = 0;
                 for (int g = 0; g < gateways; g++) {
@@ -253,8 +260,12 @@ public final class CadenceSimulation {
         }
 
         /** This tick's requests, each to a gateway at random (the load balancer). */
-        void arrive(SplittableRandom random, double seconds, int gateways, long now) {
+        void arrive(SplittableRandom random, double seconds, int gateways, long now, boolean sticky) {
             double mean = requestsPerSecond * seconds;
+            if (sticky) {
+                add(Math.floorMod(id.hashCode(), gateways), poisson(random, mean), now);
+                return;
+            }
             if (mean > 50.0 * gateways) { // heavy: spread evenly, Poisson-like noise per gateway
                 for (int g = 0; g < gateways; g++) {
                     double m = mean / gateways;

@@ -56,8 +56,7 @@ public final class ClusterShipBench {
             ids[i] = "10." + (i >> 16 & 255) + "." + (i >> 8 & 255) + "." + (i & 255);
         }
         ChangeSource source = ChangeSource.of(meter);
-        GlobalWindows.Settings settings = new GlobalWindows.Settings(nodes, flush, Duration.ofMillis(Math.min(250, flush.toMillis())),
-                null, Duration.ofSeconds(5), GlobalWindows.Mode.AUTO);
+        GlobalWindows.Settings settings = new GlobalWindows.Settings(nodes, null, Duration.ofSeconds(5), GlobalWindows.Mode.AUTO);
         try (GlobalWindows windows = new GlobalWindows(settings, "bench-gw", config, clock)) {
             Thread load = new Thread(() -> {
                 long next = System.nanoTime();
@@ -72,7 +71,7 @@ public final class ClusterShipBench {
             load.setDaemon(true);
             load.start();
             try (WindowShipper shipper = new WindowShipper(windows, source, config, clock, flush,
-                    settings.nearThresholdFlushInterval(), cold, (e, r) -> { }).start()) {
+                    Duration.ofMillis(Math.min(250, flush.toMillis())), cold, (e, r) -> { }).start()) {
                 long warm = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
                 while (shipper.stats().rounds() < 3 && System.nanoTime() < warm) { // warm-up: connect, load, first full ship
                     LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));

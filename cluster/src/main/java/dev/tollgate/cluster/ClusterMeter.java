@@ -117,8 +117,7 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
         this.clock = clock;
         this.records = records;
         ClusterSettings.Redis r = settings.redis();
-        this.windows = new GlobalWindows(new GlobalWindows.Settings(r.nodes(), r.flushInterval(), r.nearThresholdFlushInterval(),
-                r.password(), r.commandTimeout(), GlobalWindows.Mode.AUTO), nodeId, config, clock);
+        this.windows = new GlobalWindows(new GlobalWindows.Settings(r.nodes(), r.password(), r.commandTimeout(), GlobalWindows.Mode.AUTO), nodeId, config, clock);
         ClusterSettings.Postgres pg = settings.postgres();
         this.ledger = ClusterLedger.start(new ClusterLedger.Settings(pg.url(), pg.user(), pg.password()), nodeId, localLedger, clock);
         this.shipper = new WindowShipper(windows, ChangeSource.of(local), config, clock, r.flushInterval(),

@@ -38,6 +38,9 @@ final class ClusterLinks {
         metrics.counter("tollgate_cluster_redis_sent_bytes_total", "Bytes of Redis commands sent", () -> cluster.shipping().bytesSent());
         metrics.gauge("tollgate_cluster_pending_entities", "Entities whose counts wait to be shipped (due, or within their allowance)",
                 () -> cluster.shipping().pending());
+        metrics.counter("tollgate_cluster_adopted_buckets_total",
+                "Buckets where Redis held more of this gateway than it had (counts lost locally, e.g. by kill -9), taken back",
+                () -> cluster.shipping().adopted());
         metrics.counter("tollgate_cluster_recalls_total", "Recalls heard: entities another gateway took near the threshold, shipped at once",
                 () -> cluster.shipping().recalls());
         metrics.counter("tollgate_cluster_flags_total", "Flags this gateway raised (Redis told it, or its own count while Redis was away)",

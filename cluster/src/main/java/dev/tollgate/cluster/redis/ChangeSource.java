@@ -1,5 +1,6 @@
 package dev.tollgate.cluster.redis;
 
+import dev.tollgate.cluster.redis.GlobalWindows.BucketCounts;
 import dev.tollgate.meter.ChangeFeed;
 import dev.tollgate.meter.Meter;
 import dev.tollgate.meter.WindowExport;
@@ -28,6 +29,13 @@ public interface ChangeSource {
     /** Hands {@code sink} every bucket with traffic of one entity (the last two windows): for a recall. */
     void bucketsOf(String entity, Meter.BucketConsumer sink);
 
+    /**
+     * Raises this gateway's count of one bucket to what Redis holds of it, where Redis holds more
+     * than was shipped (see {@code ShipReply.ahead}): adds the difference between Redis's value
+     * and {@code shipped}, so the posts counted since that shipment stay counted.
+     */
+    void adopt(String entity, BucketCounts redis, BucketCounts shipped);
+
     /** The changes of {@code meter}, from now on, through a new feed of its own. */
     static ChangeSource of(Meter meter) {
         ChangeFeed feed = meter.changeFeed();
@@ -40,6 +48,15 @@ public interface ChangeSource {
             @Override
             public void forEachBucket(Meter.BucketConsumer sink) {
                 meter.forEachBucket(sink);
+            }
+
+            @Override
+            public void adopt(String entity, BucketCounts redis, BucketCounts shipped) {
+                long posts = Math.max(0, redis.posts() - shipped.posts());
+                long requests = Math.max(0, redis.requests() - shipped.requests());
+                if (posts > 0 || requests > 0) {
+                    meter.record(entity, posts, requests, redis.bucketStartMillis());
+                }
             }
 
             @Override

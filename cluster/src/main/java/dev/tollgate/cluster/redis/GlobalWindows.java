@@ -45,12 +45,12 @@ public final class GlobalWindows implements AutoCloseable {
     public enum Mode { AUTO, CLUSTER, SINGLE }
 
     /**
-     * The {@code cluster.redis} settings: the nodes ({@code redis://host:port}, or
-     * {@code rediss://} for TLS), the flush intervals, the password ({@code null}: none; a
-     * password in a node's URI also works), the command timeout and the client mode.
+     * How to reach Redis: the nodes ({@code redis://host:port}, or {@code rediss://} for TLS), the
+     * password ({@code null}: none; a password in a node's URI also works), the command timeout
+     * and the client mode. The shipping cadence is the {@link WindowShipper}'s; the configuration
+     * file's {@code cluster.redis} section is validated as a whole in {@code ClusterSettings}.
      */
-    public record Settings(List<URI> nodes, Duration flushInterval, Duration nearThresholdFlushInterval,
-            String password, Duration commandTimeout, Mode mode) {
+    public record Settings(List<URI> nodes, String password, Duration commandTimeout, Mode mode) {
         public Settings {
             if (nodes == null || nodes.isEmpty()) {
                 throw new IllegalArgumentException("cluster.redis.nodes: empty (expected: at least one redis://host:port)");
@@ -62,25 +62,15 @@ public final class GlobalWindows implements AutoCloseable {
                 }
             }
             nodes = List.copyOf(nodes);
-            positive("cluster.redis.flushInterval", flushInterval);
-            positive("cluster.redis.nearThresholdFlushInterval", nearThresholdFlushInterval);
-            positive("cluster.redis.commandTimeout", commandTimeout);
-            if (nearThresholdFlushInterval.compareTo(flushInterval) > 0) {
-                throw new IllegalArgumentException("cluster.redis.nearThresholdFlushInterval: " + nearThresholdFlushInterval
-                        + " (expected: at most flushInterval " + flushInterval + ")");
+            if (commandTimeout == null || commandTimeout.isNegative() || commandTimeout.isZero()) {
+                throw new IllegalArgumentException("cluster.redis.commandTimeout: " + commandTimeout + " (expected: a positive duration)");
             }
             Objects.requireNonNull(mode, "cluster.redis.mode");
         }
 
-        /** The defaults of SPEC §9: 1 s flush, 250 ms near the threshold, 2 s command timeout, no password. */
+        /** The defaults of SPEC §9: a 2 s command timeout, no password, the client chosen by asking. */
         public static Settings of(List<URI> nodes) {
-            return new Settings(nodes, Duration.ofSeconds(1), Duration.ofMillis(250), null, Duration.ofSeconds(2), Mode.AUTO);
-        }
-
-        private static void positive(String key, Duration d) {
-            if (d == null || d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(key + ": " + d + " (expected: a positive duration)");
-            }
+            return new Settings(nodes, null, Duration.ofSeconds(2), Mode.AUTO);
         }
     }
 
@@ -94,7 +84,18 @@ public final class GlobalWindows implements AutoCloseable {
      * {@code openSequence} = the open incident (0: none), its flag bucket (-1: none) and count.
      */
     public record ShipReply(String entity, long posts24h, long requests24h, int flagged, int openSequence,
-            long flagBucketMillis, long flagCount, long flaggedAtMillis, long allowance) {
+            long flagBucketMillis, long flagCount, long flaggedAtMillis, long allowance, List<BucketCounts> ahead) {
+        public ShipReply {
+            ahead = List.copyOf(ahead);
+        }
+
+        /** A paced answer where Redis held no more of this gateway than it shipped. */
+        public ShipReply(String entity, long posts24h, long requests24h, int flagged, int openSequence, long flagBucketMillis,
+                long flagCount, long flaggedAtMillis, long allowance) {
+            this(entity, posts24h, requests24h, flagged, openSequence, flagBucketMillis, flagCount, flaggedAtMillis, allowance,
+                    List.of());
+        }
+
         /** An answer without pacing ({@code allowance} -1: the caller holds none). */
         public ShipReply(String entity, long posts24h, long requests24h, int flagged, int openSequence, long flagBucketMillis,
                 long flagCount, long flaggedAtMillis) {

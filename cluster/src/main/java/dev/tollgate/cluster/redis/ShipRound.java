@@ -188,8 +188,16 @@ final class ShipRound {
         long flagBucket = (Long) r.get(4);
         long flaggedAt = r.size() > 6 ? (Long) r.get(6) : -1;
         long allowance = r.size() > 7 ? (Long) r.get(7) : -1;
+        List<BucketCounts> ahead = new ArrayList<>();
+        if (r.size() > 8) {
+            List<?> a = (List<?>) r.get(8);
+            for (int i = 0; i + 2 < a.size(); i += 3) {
+                ahead.add(new BucketCounts((Long) a.get(i) * bucketMillis, (Long) a.get(i + 1), (Long) a.get(i + 2)));
+            }
+        }
         long bucketStart = flagBucket < 0 ? -1 : flagBucket * bucketMillis;
         return new ShipReply(entity, (Long) r.get(0), (Long) r.get(1), ((Long) r.get(2)).intValue(),
-                ((Long) r.get(3)).intValue(), bucketStart, (Long) r.get(5), flaggedAt < 0 ? bucketStart : flaggedAt, allowance);
+                ((Long) r.get(3)).intValue(), bucketStart, (Long) r.get(5), flaggedAt < 0 ? bucketStart : flaggedAt, allowance,
+                ahead);
     }
 }

@@ -71,10 +71,10 @@ public final class WindowShipper implements AutoCloseable {
     /**
      * Shipping figures for the metrics: rounds (shipments), entities applied, failed rounds,
      * Redis commands and request bytes, entities waiting now (changed and not shipped yet: due, or
-     * within their allowance), full re-ships done, recalls heard.
+     * within their allowance), full re-ships done, recalls heard, buckets adopted from Redis.
      */
     public record Stats(long rounds, long entitiesShipped, long failures, long commands, long bytesSent, int pending,
-            long reships, long recalls) {
+            long reships, long recalls, long adopted) {
     }
 
     private final GlobalWindows windows;
@@ -106,6 +106,7 @@ public final class WindowShipper implements AutoCloseable {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong reships = new AtomicLong();
     private final AtomicLong recalls = new AtomicLong();
+    private final AtomicLong adopted = new AtomicLong();
     private volatile int pendingSize;
     private volatile int coldSize = -1;
 
@@ -142,7 +143,7 @@ public final class WindowShipper implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(rounds.get(), shipped.get(), failures.get(), windows.commands(), windows.bytesSent(), pendingSize,
-                reships.get(), recalls.get());
+                reships.get(), recalls.get(), adopted.get());
     }
 
     /** Whether the thread has re-shipped after the link's latest generation change (for tests). */
@@ -291,6 +292,7 @@ public final class WindowShipper implements AutoCloseable {
             due.remove(r.entity());
             nextFlush.remove(r.entity());
             pacer.shipped(r.entity(), shipment.get(r.entity()), r, now);
+            adopt(r, shipment.get(r.entity()));
             try {
                 listener.onGlobal(r.entity(), r);
             } catch (RuntimeException ex) {
@@ -306,6 +308,25 @@ public final class WindowShipper implements AutoCloseable {
             return false;
         }
         return true;
+    }
+
+    /**
+     * Where Redis holds more of this gateway's bucket than it shipped, this gateway lost counts
+     * Redis had (the journal's last second after a {@code kill -9}, an entity evicted from the
+     * table and counted anew): it takes Redis's value back into its meter, so its window and
+     * Redis agree and its next posts count on top instead of under Redis's old value. What it
+     * counted between the loss and this shipment stays counted; the journal records the adoption
+     * like any record.
+     */
+    private void adopt(ShipReply r, List<BucketCounts> shipped) {
+        for (BucketCounts redis : r.ahead()) {
+            for (BucketCounts mine : shipped) {
+                if (mine.bucketStartMillis() == redis.bucketStartMillis()) {
+                    adopted.incrementAndGet();
+                    source.adopt(r.entity(), redis, mine);
+                }
+            }
+        }
     }
 
     private void reshipAll() {

@@ -102,17 +102,18 @@ local function total(v)
   return p, r
 end
 
--- Max-merges (node, p, r) into a bucket's value; returns the new value (nil: unchanged) and the
--- growth of its posts and requests.
+-- Max-merges (node, p, r) into a bucket's value; returns the new value (nil: unchanged), the
+-- growth of its posts and requests, and what it held of this node before (0, 0: nothing).
 local function merge(v, node, p, r)
   if not v then
-    return node .. '=' .. int(p) .. ',' .. int(r), p, r
+    return node .. '=' .. int(p) .. ',' .. int(r), p, r, 0, 0
   end
-  local out, found, dp, dr = {}, false, 0, 0
+  local out, found, dp, dr, was, wasr = {}, false, 0, 0, 0, 0
   for n, op, orq in string.gmatch(v, '([^=;]+)=(%d+),(%d+)') do
     if n == node then
       found = true
       op, orq = tonumber(op), tonumber(orq)
+      was, wasr = op, orq
       local np, nr = math.max(op, p), math.max(orq, r)
       dp, dr = np - op, nr - orq
       out[#out + 1] = n .. '=' .. int(np) .. ',' .. int(nr)
@@ -125,9 +126,9 @@ local function merge(v, node, p, r)
     dp, dr = p, r
   end
   if dp == 0 and dr == 0 then
-    return nil, 0, 0
+    return nil, 0, 0, was, wasr
   end
-  return table.concat(out, ';'), dp, dr
+  return table.concat(out, ';'), dp, dr, was, wasr
 end
 
 -- The allowance of the shipping gateway (see "Pacing" above): records it with its expiry, drops
@@ -185,11 +186,17 @@ local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, f
     t = cur
   end
 
-  local writes = {'t', int(t)}
+  local writes, ahead = {'t', int(t)}, {}
   for i = first, last, 3 do
     local b = num(args[i], 'bucket')
     local field = int(b)
-    local v, dp, dr = merge(redis.call('HGET', kw, field), node, num(args[i + 1], 'posts'), num(args[i + 2], 'requests'))
+    local p, r = num(args[i + 1], 'posts'), num(args[i + 2], 'requests')
+    local v, dp, dr, was, wasr = merge(redis.call('HGET', kw, field), node, p, r)
+    if was > p or wasr > r then
+      ahead[#ahead + 1] = b
+      ahead[#ahead + 1] = math.max(was, p)
+      ahead[#ahead + 1] = math.max(wasr, r)
+    end
     if v then
       writes[#writes + 1] = field
       writes[#writes + 1] = v
@@ -236,7 +243,7 @@ local function ship_one(kw, ki, node, cur, n, threshold, bms, now, keep, args, f
   if lifetime == nil then
     return {w, wr, flagged, open, fb, fc, fa}
   end
-  return {w, wr, flagged, open, fb, fc, fa, allowance(kw, node, now, w, open, flagged, lifetime, hot)}
+  return {w, wr, flagged, open, fb, fc, fa, allowance(kw, node, now, w, open, flagged, lifetime, hot), ahead}
 end
 
 -- Ships the buckets of one or more entities of one slot (one call amortizes the call's fixed
@@ -279,7 +286,10 @@ local function ship(keys, args)
 end
 
 -- As tollgate_ship, with two more arguments after keep millis: the grant lifetime (millis) and the
--- hot level (posts); each entity's answer has an eighth element, this gateway's allowance.
+-- hot level (posts); each entity's answer has an eighth element, this gateway's allowance, and a
+-- ninth, {bucket, posts, requests...} of every shipped bucket where Redis held more of this
+-- gateway than it shipped (it lost counts Redis had: a journal's last second after kill -9, an
+-- entity evicted and counted anew), for the gateway to adopt.
 local function ship_paced(keys, args)
   return ship_with(keys, args, true)
 end

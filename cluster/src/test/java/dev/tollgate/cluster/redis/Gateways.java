@@ -53,8 +53,8 @@ final class Gateways implements AutoCloseable {
     }
 
     static GlobalWindows.Settings settings(List<String> uris) {
-        return new GlobalWindows.Settings(uris.stream().map(java.net.URI::create).toList(), FLUSH, NEAR, null,
-                Duration.ofSeconds(2), GlobalWindows.Mode.AUTO);
+        return new GlobalWindows.Settings(uris.stream().map(java.net.URI::create).toList(), null, Duration.ofSeconds(2),
+                GlobalWindows.Mode.AUTO);
     }
 
     /** The global posts of {@code entity} in [from, to) as Redis holds them now. */

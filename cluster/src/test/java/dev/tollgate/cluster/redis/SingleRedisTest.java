@@ -100,6 +100,10 @@ class SingleRedisTest {
             @Override
             public void bucketsOf(String entity, dev.tollgate.meter.Meter.BucketConsumer sink) {
             }
+
+            @Override
+            public void adopt(String entity, GlobalWindows.BucketCounts redis, GlobalWindows.BucketCounts shipped) {
+            }
         };
         java.util.Map<String, GlobalWindows.ShipReply> latest = new java.util.concurrent.ConcurrentHashMap<>();
         try (GlobalWindows gw = new GlobalWindows(Gateways.settings(redis.uris()), "gw-a", METER, clock);
@@ -154,9 +158,9 @@ class SingleRedisTest {
                 .hasMessage("cluster.redis.nodes: http://127.0.0.1:6379 (expected: redis://host:port)");
         assertThatThrownBy(() -> GlobalWindows.Settings.of(List.of()))
                 .hasMessageStartingWith("cluster.redis.nodes: empty");
-        assertThatThrownBy(() -> new GlobalWindows.Settings(List.of(URI.create("redis://h:1")), Duration.ofSeconds(1),
-                Duration.ofSeconds(2), null, Duration.ofSeconds(2), GlobalWindows.Mode.AUTO))
-                .hasMessageStartingWith("cluster.redis.nearThresholdFlushInterval: PT2S (expected: at most flushInterval");
+        assertThatThrownBy(() -> new GlobalWindows.Settings(List.of(URI.create("redis://h:1")), null, Duration.ZERO,
+                GlobalWindows.Mode.AUTO))
+                .hasMessageStartingWith("cluster.redis.commandTimeout: PT0S (expected: a positive duration");
         assertThatThrownBy(() -> new GlobalWindows(GlobalWindows.Settings.of(List.of(URI.create("redis://h:1"))), "gw;1", METER,
                 new ManualClock(T0)))
                 .hasMessageStartingWith("cluster.nodeId: gw;1 (expected:");
