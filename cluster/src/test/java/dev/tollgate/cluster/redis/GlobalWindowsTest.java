@@ -16,31 +16,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** {@link GlobalWindows} against a real 3-master, 3-replica Redis Cluster started by the test. */
-class GlobalWindowsTest {
-    static final long MINUTE = 60_000;
+class GlobalWindowsTest extends OnRedisCluster {
     /** A 1 h window of 1 min buckets, threshold 1000: small figures, the same rules. */
     static final MeterConfig METER = new MeterConfig(1000, Duration.ofHours(1), Duration.ofMinutes(1));
-    static final long T0 = 1_800_000_000_000L - 1_800_000_000_000L % MINUTE;
 
-    static RedisClusterFixture redis;
     final ManualClock clock = new ManualClock(T0 + 30_000);
-
-    @BeforeAll
-    static void start() {
-        redis = RedisClusterFixture.cluster();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (redis != null) {
-            redis.stop();
-        }
-    }
 
     GlobalWindows gateway(String nodeId) {
         return new GlobalWindows(GlobalWindows.Settings.of(redis.uris().stream().map(URI::create).toList()), nodeId, METER, clock);

@@ -12,8 +12,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,27 +21,11 @@ import org.junit.jupiter.api.Test;
  * once. And the allowances Redis hands out never add up to more than the room below the hot
  * level, over random histories of several gateways.
  */
-class PacingClusterTest {
-    static final long MINUTE = 60_000;
-    static final long T0 = 1_800_000_000_000L - 1_800_000_000_000L % MINUTE;
+class PacingClusterTest extends OnRedisCluster {
     /** Threshold 1,000: hot level 800. */
     static final MeterConfig CONFIG = new MeterConfig(1000, Duration.ofHours(1), Duration.ofMinutes(1));
     /** Far longer than the test: nothing in it may depend on an allowance expiring. */
     static final Duration COLD = Duration.ofMinutes(5);
-
-    static RedisClusterFixture redis;
-
-    @BeforeAll
-    static void start() {
-        redis = RedisClusterFixture.cluster();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (redis != null) {
-            redis.stop();
-        }
-    }
 
     @Test
     void withinItsAllowance_anEntityWaits_pastIt_itIsShippedAtOnce() {

@@ -10,8 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,23 +18,7 @@ import org.junit.jupiter.api.Test;
  * {@code kill -9} mid-traffic, nothing is lost and nothing counted twice once the failover is done
  * and the shippers have re-shipped.
  */
-class WindowShipperClusterTest {
-    static final long MINUTE = 60_000;
-    static final long T0 = 1_800_000_000_000L - 1_800_000_000_000L % MINUTE;
-
-    static RedisClusterFixture redis;
-
-    @BeforeAll
-    static void start() {
-        redis = RedisClusterFixture.cluster();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (redis != null) {
-            redis.stop();
-        }
-    }
+class WindowShipperClusterTest extends OnRedisCluster {
 
     @Test
     void threeGateways_recordingFromThreads_globalIsTheSum_andOneFlagPerEntity() throws Exception {
