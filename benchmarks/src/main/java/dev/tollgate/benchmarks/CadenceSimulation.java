@@ -103,7 +103,7 @@ public final class CadenceSimulation {
             this.random = random;
             this.pacers = new Pacer[gateways];
             for (int g = 0; g < gateways; g++) {
-                pacers[g] = new Pacer(HOT, lifetime * 1_000_000);
+                pacers[g] = new Pacer(HOT, lifetime * 1_000_000, 0.25);
             }
             long population = (long) scale * ENTITIES_PER_GATEWAY;
             double harmonic = Math.log(population) + 0.5772156649 + 1.0 / (2 * population);
@@ -176,12 +176,16 @@ public final class CadenceSimulation {
                         }
                     }
                     final int gw = g;
-                    pacer.expire(nanos, id -> {
+                    java.util.function.Consumer<String> expired = id -> {
                         Sampled s = byId.get(id);
-                        if (s.local[gw] > s.shippedBy[gw] && !s.dueNow[gw] && !(flush && s.nextFlush[gw])) {
+                        if (s.local[gw] == s.shippedBy[gw]) {
+                            pacer.forget(id);
+                        } else if (!s.dueNow[gw] && !(flush && s.nextFlush[gw])) {
+                            s.dueNow[gw] = true; // in this tick's list now
                             mine.add(s);
                         }
-                    });
+                    };
+                    pacer.expire(nanos, expired, expired);
                     double weighted = 0;
                     for (Sampled s : mine) {
                         ShipReply r = s.ship(g, now, lifetime, gateways);

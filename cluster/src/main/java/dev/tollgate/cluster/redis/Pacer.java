@@ -40,11 +40,16 @@ public final class Pacer {
     /** When an entity is to be shipped. */
     public enum Lane { NOW, NEXT_FLUSH, LATER }
 
-    /** One entity's allowance, whether it is hot, and what was last shipped of its two newest buckets. */
+    /**
+     * One entity's allowance, whether it is hot or its allowance expired (due, waiting in the cold
+     * lane), and what was last shipped of its two newest buckets.
+     */
     private static final class Pace {
         long allowance;
         long deadlineNanos;
+        long hardNanos;
         boolean hot;
+        boolean expired;
         long newest = Long.MIN_VALUE;
         long newestPosts;
         long previous = Long.MIN_VALUE;
@@ -55,11 +60,20 @@ public final class Pacer {
         }
     }
 
-    private record Deadline(String entity, long atNanos) {
+    /** A deadline: {@code hard} false, the allowance expired; true, Redis forgets it soon. */
+    private record Deadline(String entity, long atNanos, boolean hard) {
     }
+
+    /**
+     * Redis keeps an allowance 5 s past its lifetime (GRANT_MARGIN in {@code tollgate.lua}, from
+     * the start of the round that got it); an entity still unshipped this long after the start
+     * goes now, whatever the cold lane's length: 2 s left for the tick, the round trip and clocks.
+     */
+    static final long HARD_AFTER_NANOS = 3_000_000_000L;
 
     private final long hotPosts;
     private final long lifetimeNanos;
+    private final double spread;
     private final Map<String, Pace> paces = new HashMap<>();
     private final PriorityQueue<Deadline> deadlines = new PriorityQueue<>((a, b) -> Long.compare(a.atNanos, b.atNanos));
 
@@ -69,20 +83,31 @@ public final class Pacer {
      * @param lifetimeNanos how long an allowance lasts: an entity within it is shipped this often
      */
     public Pacer(long hotPosts, long lifetimeNanos) {
+        this(hotPosts, lifetimeNanos, 0);
+    }
+
+    /**
+     * @param spread a fraction (0 to 0.5) of the lifetime by which each entity's deadline comes
+     *               earlier, fixed per entity (its hash): allowances granted in one round do not
+     *               all expire in the same tick
+     */
+    public Pacer(long hotPosts, long lifetimeNanos, double spread) {
+        if (spread < 0 || spread > 0.5) {
+            throw new IllegalArgumentException("spread: " + spread + " (expected: 0 to 0.5)");
+        }
         this.hotPosts = hotPosts;
         this.lifetimeNanos = lifetimeNanos;
+        this.spread = spread;
     }
 
     /** The lane of an entity whose unshipped buckets (absolute counts, newest values) are {@code buckets}. */
     public Lane classify(String entity, Collection<BucketCounts> buckets) {
         Pace p = paces.get(entity);
         long local = 0;
-        long growth = 0;
         for (BucketCounts b : buckets) {
             local += b.posts();
-            growth += p == null ? b.posts() : Math.max(0, b.posts() - p.shipped(b.bucketStartMillis()));
         }
-        if (local > hotPosts || (p != null && (p.hot || growth > p.allowance))) {
+        if (local > hotPosts || (p != null && (p.hot || growth(entity, buckets) > p.allowance))) {
             return Lane.NOW;
         }
         return p == null ? Lane.NEXT_FLUSH : Lane.LATER;
@@ -92,17 +117,23 @@ public final class Pacer {
     public void recalled(String entity, long nowNanos) {
         Pace p = paces.computeIfAbsent(entity, k -> new Pace());
         p.hot = true;
+        p.expired = false;
         p.allowance = 0;
         p.deadlineNanos = nowNanos + lifetimeNanos;
-        deadlines.add(new Deadline(entity, p.deadlineNanos));
+        deadlines.add(new Deadline(entity, p.deadlineNanos, false));
     }
 
-    /** Redis applied {@code shipped} (the buckets sent) and answered {@code reply} at {@code nowNanos}. */
-    public void shipped(String entity, Collection<BucketCounts> shipped, ShipReply reply, long nowNanos) {
+    /**
+     * Redis applied {@code shipped} (the buckets sent) and answered {@code reply}, in a round that
+     * started at {@code startNanos} (Redis dates the allowance from then).
+     */
+    public void shipped(String entity, Collection<BucketCounts> shipped, ShipReply reply, long startNanos) {
         Pace p = paces.computeIfAbsent(entity, k -> new Pace());
         p.hot = reply.posts24h() > hotPosts || reply.openSequence() != 0;
+        p.expired = false;
         p.allowance = Math.max(0, reply.allowance());
-        p.deadlineNanos = nowNanos + lifetimeNanos;
+        p.deadlineNanos = startNanos + lifetimeNanos - (long) (lifetimeNanos * spread * ((entity.hashCode() & 0xffff) / 65536.0));
+        p.hardNanos = startNanos + lifetimeNanos + HARD_AFTER_NANOS;
         for (BucketCounts b : shipped) {
             long bucket = b.bucketStartMillis();
             if (bucket == p.newest) {
@@ -119,26 +150,57 @@ public final class Pacer {
                 p.previousPosts = b.posts();
             }
         }
-        deadlines.add(new Deadline(entity, p.deadlineNanos));
+        deadlines.add(new Deadline(entity, p.deadlineNanos, false));
+    }
+
+    /** Posts counted by this gateway and not shipped yet, as far as the pacer knows (all, for an entity it has no pace of). */
+    public long growth(String entity, Collection<BucketCounts> buckets) {
+        Pace p = paces.get(entity);
+        long growth = 0;
+        for (BucketCounts b : buckets) {
+            growth += p == null ? b.posts() : Math.max(0, b.posts() - p.shipped(b.bucketStartMillis()));
+        }
+        return growth;
+    }
+
+    /** Forgets an entity whose allowance expired with nothing unshipped: its next post is a first sight. */
+    public void forget(String entity) {
+        Pace p = paces.get(entity);
+        if (p != null && p.expired) {
+            paces.remove(entity);
+        }
     }
 
     /**
-     * Hands {@code due} every entity whose allowance expired by {@code nowNanos}: the shipper
-     * ships it if it has unshipped counts. An entity that is not hot is forgotten (its next
-     * traffic goes to {@link Lane#NEXT_FLUSH}); a hot one keeps its lane.
+     * Hands {@code due} every entity whose allowance expired by {@code nowNanos}: the shipper ships
+     * it in the cold lane if it has unshipped counts, else {@link #forget}s it. It keeps its
+     * allowance as a limit meanwhile ({@link #classify}: past it, now), and if it is still
+     * unshipped {@link #HARD_AFTER_NANOS} after its lifetime, when Redis is about to forget the
+     * allowance, {@code now} gets it: from then its allowance is 0. A hot entity keeps its lane.
      */
-    public void expire(long nowNanos, Consumer<String> due) {
+    public void expire(long nowNanos, Consumer<String> due, Consumer<String> now) {
         while (!deadlines.isEmpty() && deadlines.peek().atNanos - nowNanos <= 0) {
             Deadline d = deadlines.poll();
             Pace p = paces.get(d.entity);
-            if (p == null || p.deadlineNanos != d.atNanos) {
+            if (p == null) {
+                continue;
+            }
+            if (d.hard) {
+                if (p.expired && p.hardNanos == d.atNanos) {
+                    p.allowance = 0;
+                    now.accept(d.entity);
+                }
+                continue;
+            }
+            if (p.deadlineNanos != d.atNanos || p.expired) {
                 continue; // superseded by a later shipment
             }
             if (p.hot) {
                 p.deadlineNanos = nowNanos + lifetimeNanos;
-                deadlines.add(new Deadline(d.entity, p.deadlineNanos));
+                deadlines.add(new Deadline(d.entity, p.deadlineNanos, false));
             } else {
-                paces.remove(d.entity);
+                p.expired = true;
+                deadlines.add(new Deadline(d.entity, p.hardNanos, true));
             }
             due.accept(d.entity);
         }

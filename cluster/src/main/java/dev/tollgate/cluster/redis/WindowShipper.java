@@ -85,6 +85,8 @@ public final class WindowShipper implements AutoCloseable {
     private final long tickNanos;
     private final GlobalWindows.Pacing pacing;
     private final Thread thread;
+    /** When this shipper started: only buckets older than this are adopted from Redis (see {@link #adopt}). */
+    private final long startMillis;
     private final Queue<String> recalled = new ConcurrentLinkedQueue<>();
     private volatile boolean running = true;
 
@@ -127,7 +129,8 @@ public final class WindowShipper implements AutoCloseable {
         this.flushNanos = flushInterval.toNanos();
         this.tickNanos = nearThresholdFlushInterval.toNanos();
         this.pacing = new GlobalWindows.Pacing(coldFlushInterval, hotPosts);
-        this.pacer = new Pacer(hotPosts, coldFlushInterval.toNanos());
+        this.pacer = new Pacer(hotPosts, coldFlushInterval.toNanos(), 0.25);
+        this.startMillis = clock.millis();
         this.thread = new Thread(this::run, "tollgate-redis-shipper-" + windows.nodeId());
         this.thread.setDaemon(true);
         windows.onRecall(entity -> {
@@ -234,6 +237,14 @@ public final class WindowShipper implements AutoCloseable {
         pacer.expire(nowNanos, e -> {
             if (pending.containsKey(e)) {
                 cold.add(e);
+            } else {
+                pacer.forget(e);
+            }
+        }, e -> {
+            if (pending.containsKey(e)) {
+                now.add(e);
+            } else {
+                pacer.forget(e);
             }
         });
         if (flush) {
@@ -241,7 +252,7 @@ public final class WindowShipper implements AutoCloseable {
             nextFlush.clear();
         }
         cold.removeAll(now);
-        boolean ok = ship(now, Long.MAX_VALUE) && ship(cold, nowNanos + tickNanos / 2);
+        boolean ok = ship(now, Long.MAX_VALUE) && ship(byGrowth(cold), nowNanos + tickNanos / 2);
         if (!ok) {
             cold.addAll(now);
             return false;
@@ -250,9 +261,29 @@ public final class WindowShipper implements AutoCloseable {
             failedStreak = 0;
             log.info("Redis shipper: Redis answers again; re-shipping every entity's buckets");
             reshipAll();
-            return ship(cold, Long.MAX_VALUE);
+            return ship(byGrowth(cold), nowNanos + tickNanos / 2);
         }
         return true;
+    }
+
+    /**
+     * Orders the cold lane by unshipped posts, most first: when the lane is longer than a tick's
+     * half can ship (a wave of first sights or expiries), the entities that could matter for a
+     * crossing go first and only the lightest wait.
+     */
+    private Set<String> byGrowth(Set<String> lane) {
+        if (lane.size() < 2) {
+            return lane;
+        }
+        List<Map.Entry<String, Long>> order = new ArrayList<>(lane.size());
+        for (String e : lane) {
+            TreeMap<Long, BucketCounts> b = pending.get(e);
+            order.add(Map.entry(e, b == null ? 0 : pacer.growth(e, b.values())));
+        }
+        order.sort(Map.Entry.<String, Long>comparingByValue().reversed());
+        lane.clear();
+        order.forEach(x -> lane.add(x.getKey()));
+        return lane;
     }
 
     private void drainChanges() {
@@ -284,14 +315,14 @@ public final class WindowShipper implements AutoCloseable {
         for (String e : due) {
             shipment.put(e, new ArrayList<>(pending.get(e).values()));
         }
+        long start = System.nanoTime();
         GlobalWindows.Shipped answer = windows.shipAll(shipment, pacing, stopAtNanos);
         rounds.incrementAndGet();
-        long now = System.nanoTime();
         for (ShipReply r : answer.replies().values()) {
             pending.remove(r.entity());
             due.remove(r.entity());
             nextFlush.remove(r.entity());
-            pacer.shipped(r.entity(), shipment.get(r.entity()), r, now);
+            pacer.shipped(r.entity(), shipment.get(r.entity()), r, start);
             adopt(r, shipment.get(r.entity()));
             try {
                 listener.onGlobal(r.entity(), r);
@@ -316,10 +347,15 @@ public final class WindowShipper implements AutoCloseable {
      * table and counted anew): it takes Redis's value back into its meter, so its window and
      * Redis agree and its next posts count on top instead of under Redis's old value. What it
      * counted between the loss and this shipment stays counted; the journal records the adoption
-     * like any record.
+     * like any record. Only buckets begun before this shipper started are adopted: a loss is of
+     * what an earlier process counted, and a second process wrongly sharing this node id must not
+     * feed its counts into this meter.
      */
     private void adopt(ShipReply r, List<BucketCounts> shipped) {
         for (BucketCounts redis : r.ahead()) {
+            if (redis.bucketStartMillis() >= startMillis) {
+                continue; // counted by this process from its start: not a loss (another process with our node id?)
+            }
             for (BucketCounts mine : shipped) {
                 if (mine.bucketStartMillis() == redis.bucketStartMillis()) {
                     adopted.incrementAndGet();

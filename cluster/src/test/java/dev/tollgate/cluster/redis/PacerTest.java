@@ -53,22 +53,55 @@ class PacerTest {
         assertThat(pacer.classify("hot", buckets(0, 11))).isEqualTo(Lane.NOW);
         assertThat(pacer.classify("flagged", buckets(0, 11))).isEqualTo(Lane.NOW);
         List<String> due = new ArrayList<>();
-        pacer.expire(LIFETIME, due::add);
+        pacer.expire(LIFETIME, due::add, due::add);
         assertThat(due).containsExactlyInAnyOrder("hot", "flagged");
         assertThat(pacer.classify("hot", buckets(0, 12))).as("still hot").isEqualTo(Lane.NOW);
         assertThat(pacer.size()).isEqualTo(2);
     }
 
     @Test
-    void anExpiredAllowance_makesItDue_andThenForgetsIt() {
+    void anExpiredAllowance_makesItDue_andWithNothingUnshippedItIsForgotten() {
         pacer.shipped("e", buckets(0, 100), reply(100, 50, 0), 0);
         List<String> due = new ArrayList<>();
-        pacer.expire(LIFETIME - 1, due::add);
+        pacer.expire(LIFETIME - 1, due::add, due::add);
         assertThat(due).isEmpty();
-        pacer.expire(LIFETIME, due::add);
+        pacer.expire(LIFETIME, due::add, due::add);
         assertThat(due).containsExactly("e");
+        pacer.forget("e");
         assertThat(pacer.size()).isZero();
         assertThat(pacer.classify("e", buckets(0, 101))).as("no allowance any more").isEqualTo(Lane.NEXT_FLUSH);
+    }
+
+    @Test
+    void whileItWaitsInTheColdLane_itsAllowanceStillLimitsIt_andBeforeRedisForgetsTheAllowanceItGoesNow() {
+        pacer.shipped("e", buckets(0, 100), reply(100, 50, 0), 0);
+        List<String> due = new ArrayList<>();
+        List<String> now = new ArrayList<>();
+        pacer.expire(LIFETIME, due::add, now::add);
+        assertThat(due).containsExactly("e");
+        assertThat(pacer.classify("e", buckets(0, 140))).as("40 new, waiting in the cold lane").isEqualTo(Lane.LATER);
+        assertThat(pacer.classify("e", buckets(0, 151))).as("past the expired allowance: now").isEqualTo(Lane.NOW);
+        assertThat(pacer.growth("e", buckets(0, 151))).isEqualTo(51);
+        pacer.expire(LIFETIME + Pacer.HARD_AFTER_NANOS - 1, due::add, now::add);
+        assertThat(now).isEmpty();
+        pacer.expire(LIFETIME + Pacer.HARD_AFTER_NANOS, due::add, now::add);
+        assertThat(now).as("Redis forgets the allowance 5 s after its lifetime").containsExactly("e");
+        assertThat(pacer.classify("e", buckets(0, 101))).as("allowance 0 from then").isEqualTo(Lane.NOW);
+    }
+
+    @Test
+    void spread_bringsDeadlinesEarlier_byAtMostItsShareOfTheLifetime() {
+        Pacer spreading = new Pacer(800, LIFETIME, 0.25);
+        List<String> due = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            spreading.shipped("e" + i, buckets(0, 1), reply(1, 50, 0), 0);
+        }
+        spreading.expire(LIFETIME * 3 / 4 - 1, due::add, due::add);
+        assertThat(due).isEmpty();
+        spreading.expire(LIFETIME * 7 / 8, due::add, due::add);
+        assertThat(due).as("some, not all, by 7/8 of the lifetime").isNotEmpty().hasSizeLessThan(100);
+        spreading.expire(LIFETIME, due::add, due::add);
+        assertThat(due).hasSize(100);
     }
 
     @Test
@@ -76,9 +109,9 @@ class PacerTest {
         pacer.shipped("e", buckets(0, 100), reply(100, 50, 0), 0);
         pacer.shipped("e", buckets(0, 120), reply(120, 50, 0), 10 * SECOND);
         List<String> due = new ArrayList<>();
-        pacer.expire(LIFETIME, due::add);
+        pacer.expire(LIFETIME, due::add, due::add);
         assertThat(due).as("the first deadline is stale").isEmpty();
-        pacer.expire(LIFETIME + 10 * SECOND, due::add);
+        pacer.expire(LIFETIME + 10 * SECOND, due::add, due::add);
         assertThat(due).containsExactly("e");
     }
 
