@@ -1,6 +1,8 @@
 package dev.tollgate.benchmarks;
 
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -31,6 +33,11 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  * Source addresses start at 127.0.0.10 by default (the per-address cap of the server under test
  * applies to each); the ordinary client of the benchmark runs from 127.0.0.1.
+ *
+ * <p>With {@code -Dhostile.activityLog=FILE}, every pass of the loop that did something writes one
+ * line there: {@code EPOCH_MILLIS trickled=N trickleUs=N closed=N closeUs=N} (bytes trickled and
+ * connections closed by the server and reopened in that pass, and how long each part took), so
+ * that the times this client was busy can be set beside the ordinary client's slow responses.
  */
 public final class HostileConnections {
     private static final byte[] HEAD = "GET /2/tweets/search/recent HTTP/1.1\r\nHost: tollgate\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII);
@@ -65,12 +72,17 @@ public final class HostileConnections {
     private long idleClosed;
     private long floodClosed;
     private long connectFailures;
+    /** Connections the server closed in the current pass of the loop (for the activity log). */
+    private int closedThisPass;
+    private final PrintStream activity;
 
     private HostileConnections(InetSocketAddress target, int sources, int firstSource) throws IOException {
         this.selector = Selector.open();
         this.target = target;
         this.sources = sources;
         this.firstSource = firstSource;
+        String log = System.getProperty("hostile.activityLog");
+        this.activity = log == null ? null : new PrintStream(new FileOutputStream(log), true, StandardCharsets.US_ASCII);
     }
 
     public static void main(String[] args) throws Exception {
@@ -213,6 +225,8 @@ public final class HostileConnections {
                 closedByServer(c, false, now, keep > 0);
             }
         }
+        long keysDone = System.nanoTime();
+        int trickled = 0;
         for (int i = 0; i < slow.size(); i++) {
             Conn c = slow.get(i);
             if (c.connected && c.ch.isOpen() && now >= c.nextTrickleNanos) {
@@ -222,8 +236,14 @@ public final class HostileConnections {
                     // the close shows on the next read
                 }
                 c.nextTrickleNanos = now + TRICKLE_NANOS;
+                trickled++;
             }
         }
+        if (activity != null && (trickled > 0 || closedThisPass > 0)) {
+            activity.printf("%d trickled=%d trickleUs=%d closed=%d closeUs=%d%n", System.currentTimeMillis(), trickled,
+                    (System.nanoTime() - keysDone) / 1000, closedThisPass, (keysDone - now) / 1000);
+        }
+        closedThisPass = 0;
     }
 
     private static boolean startsWith408(ByteBuffer b) {
@@ -234,6 +254,7 @@ public final class HostileConnections {
         if (!c.ch.isOpen()) {
             return;
         }
+        closedThisPass++;
         boolean wasConnected = c.connected;
         c.ch.close();
         switch (c.kind) {

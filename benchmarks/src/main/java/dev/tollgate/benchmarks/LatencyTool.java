@@ -19,10 +19,15 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpVersion;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -39,7 +44,13 @@ import org.HdrHistogram.Histogram;
  *   java -cp benchmarks/target/benchmarks.jar dev.tollgate.benchmarks.LatencyTool URL RATE [SECONDS] [CONNECTIONS] [WARMUP_SECONDS] [THREADS]
  *   java -cp benchmarks/target/benchmarks.jar dev.tollgate.benchmarks.LatencyTool http://127.0.0.1:18083/2/tweets/search/recent 30000 20 64 5
  * </pre>
- * Prints one line: {@code rate=… sent=… p50=…us p99=…us p99.9=…us max=…us} (microseconds).
+ * Prints one line: {@code rate=… sent=… p50=… p99=… p99.9=… max=… sendlag_p99=… sendlag_max=…} (microseconds).
+ * The send lag is how late this tool's own timer fired for a request it had to wait to send (its
+ * own stalls: GC, scheduling, a busy core); such a stall is charged to the server in the latency
+ * too, so the two together tell a client-side tail from a server-side one. With
+ * {@code -Dlatency.slowLog=FILE} (and {@code -Dlatency.slowUs}, 2000 by default) every measured
+ * response slower than that is written there, {@code EPOCH_MILLIS_RECEIVED LATENCY_US} a line, to
+ * set beside a server's GC log or a load generator's activity.
  */
 public final class LatencyTool {
     private LatencyTool() {
@@ -53,16 +64,25 @@ public final class LatencyTool {
         int warmup = args.length > 4 ? Integer.parseInt(args[4]) : 5;
         int threads = args.length > 5 ? Integer.parseInt(args[5]) : 1;
         Result r = run(url, rate, seconds, connections, warmup, threads);
-        System.out.printf("rate=%.0f sent=%d p50=%d p99=%d p99.9=%d max=%d%n", rate, r.count, r.hist.getValueAtPercentile(50),
-                r.hist.getValueAtPercentile(99), r.hist.getValueAtPercentile(99.9), r.hist.getMaxValue());
+        String slowLog = System.getProperty("latency.slowLog");
+        if (slowLog != null) {
+            Files.write(Path.of(slowLog), r.slow, StandardCharsets.US_ASCII);
+        }
+        System.out.printf("rate=%.0f sent=%d p50=%d p99=%d p99.9=%d max=%d sendlag_p99=%d sendlag_max=%d%n", rate, r.count,
+                r.hist.getValueAtPercentile(50), r.hist.getValueAtPercentile(99), r.hist.getValueAtPercentile(99.9), r.hist.getMaxValue(),
+                r.sendLag.getValueAtPercentile(99), r.sendLag.getMaxValue());
     }
 
-    record Result(Histogram hist, long count) {
+    /** {@code slow}: one line per response slower than {@code -Dlatency.slowUs}, {@code EPOCH_MILLIS_RECEIVED LATENCY_US}. */
+    record Result(Histogram hist, Histogram sendLag, long count, List<String> slow) {
     }
 
     static Result run(URI url, double rate, int seconds, int connections, int warmupSeconds, int threads) throws Exception {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads, NioIoHandler.newFactory());
         Map<EventLoop, Histogram> histograms = new ConcurrentHashMap<>();
+        Map<EventLoop, Histogram> lags = new ConcurrentHashMap<>();
+        Queue<String> slow = System.getProperty("latency.slowLog") == null ? null : new ConcurrentLinkedQueue<>();
+        long slowMicros = Long.getLong("latency.slowUs", 2000);
         long startNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
         long recordFrom = startNanos + TimeUnit.SECONDS.toNanos(warmupSeconds);
         long endNanos = recordFrom + TimeUnit.SECONDS.toNanos(seconds);
@@ -80,7 +100,7 @@ public final class LatencyTool {
                             protected void initChannel(Channel ch) {
                                 ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(1 << 20),
                                         new Paced(path, url.getHost() + ":" + url.getPort(), startNanos + offset, intervalNanos, recordFrom,
-                                                endNanos, histograms, finished, errors));
+                                                endNanos, histograms, lags, slow, slowMicros, finished, errors));
                             }
                         });
                 channels.add(b.connect(url.getHost(), url.getPort()).sync().channel());
@@ -96,10 +116,12 @@ public final class LatencyTool {
         }
         Histogram all = new Histogram(3);
         histograms.values().forEach(all::add);
+        Histogram lag = new Histogram(3);
+        lags.values().forEach(lag::add);
         if (errors.get() > 0) {
             System.err.println("errors: " + errors.get());
         }
-        return new Result(all, all.getTotalCount());
+        return new Result(all, lag, all.getTotalCount(), slow == null ? List.of() : new ArrayList<>(slow));
     }
 
     /** One connection's schedule: send when due (or at once if late), measure from when due. */
@@ -110,13 +132,17 @@ public final class LatencyTool {
         private final long recordFrom;
         private final long end;
         private final Map<EventLoop, Histogram> histograms;
+        private final Map<EventLoop, Histogram> lags;
+        private final Queue<String> slow;
+        private final long slowMicros;
         private final CountDownLatch finished;
         private final AtomicLong errors;
         private long due;
         private Histogram hist;
+        private Histogram lag;
 
         Paced(String path, String host, long firstDue, long intervalNanos, long recordFrom, long end, Map<EventLoop, Histogram> histograms,
-                CountDownLatch finished, AtomicLong errors) {
+                Map<EventLoop, Histogram> lags, Queue<String> slow, long slowMicros, CountDownLatch finished, AtomicLong errors) {
             this.path = path;
             this.host = host;
             this.due = firstDue;
@@ -124,6 +150,9 @@ public final class LatencyTool {
             this.recordFrom = recordFrom;
             this.end = end;
             this.histograms = histograms;
+            this.lags = lags;
+            this.slow = slow;
+            this.slowMicros = slowMicros;
             this.finished = finished;
             this.errors = errors;
         }
@@ -131,6 +160,7 @@ public final class LatencyTool {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             hist = histograms.computeIfAbsent(ctx.channel().eventLoop(), l -> new Histogram(TimeUnit.SECONDS.toMicros(60), 3));
+            lag = lags.computeIfAbsent(ctx.channel().eventLoop(), l -> new Histogram(TimeUnit.SECONDS.toMicros(60), 3));
             sendWhenDue(ctx);
         }
 
@@ -141,7 +171,12 @@ public final class LatencyTool {
             }
             long wait = due - System.nanoTime();
             if (wait > 0) {
-                ctx.executor().schedule(() -> send(ctx), wait, TimeUnit.NANOSECONDS);
+                ctx.executor().schedule(() -> {
+                    if (due >= recordFrom) {
+                        lag.recordValue(Math.max(0, (System.nanoTime() - due) / 1000)); // how late this tool woke up
+                    }
+                    send(ctx);
+                }, wait, TimeUnit.NANOSECONDS);
             } else {
                 send(ctx);
             }
@@ -160,7 +195,11 @@ public final class LatencyTool {
                 errors.incrementAndGet();
             }
             if (due >= recordFrom) {
-                hist.recordValue(Math.max(0, (now - due) / 1000));
+                long micros = Math.max(0, (now - due) / 1000);
+                hist.recordValue(micros);
+                if (slow != null && micros > slowMicros) {
+                    slow.add(System.currentTimeMillis() + " " + micros);
+                }
             }
             due += intervalNanos;
             sendWhenDue(ctx);
