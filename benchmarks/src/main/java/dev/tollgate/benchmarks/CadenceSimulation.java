@@ -13,7 +13,8 @@ import java.util.SplittableRandom;
 /**
  * Issue 12, item 9: what the paced shipping costs Redis at 1x, 10x and 100x this machine's
  * traffic, simulated (no Redis, no network; a simulated clock), and what a fixed 1 s flush would
- * have cost. Finishes in about a minute.
+ * have cost. Finishes in a few minutes (the 100x rows take most). It models the cadence (who
+ * ships when, and how many calls), not how long shipping takes (see {@code benchmarks/e2e/cluster.sh}).
  *
  * <p>Traffic shape: the load harness's (a Zipf distribution of exponent 1 over the active
  * entities, as {@link ZipfKeys}: a few entities take a large share, most are light), 10 posts a
@@ -62,7 +63,7 @@ public final class CadenceSimulation {
         System.out.printf(Locale.ROOT, "simulated %d s per run (the first %d s are warm-up: every entity's first sight); "
                 + "%,d requests/s and %,d active entities per gateway; Zipf 1; %d posts a response%n",
                 seconds, Math.min(seconds / 3, 60), REQUESTS_PER_GATEWAY, ENTITIES_PER_GATEWAY, POSTS_PER_RESPONSE);
-        System.out.println("scale  gateways  entities             cadence   calls/s/gateway  MB/s/gateway  entity-ships/s  calls/s total  masters  "
+        System.out.println("scale  gateways  entities             cadence   calls/s/gateway  MB/s/gateway  ships/s/gateway  calls/s total  masters  "
                 + "crossings seen / lag max");
         int[] scales = args.length > 2 ? new int[] {Integer.parseInt(args[2])} : new int[] {1, 10, 100};
         for (int scale : scales) {

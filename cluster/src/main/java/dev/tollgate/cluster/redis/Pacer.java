@@ -35,6 +35,14 @@ import java.util.function.Consumer;
  * after the crossing post (the recall's round trip added to the promise of SPEC §9); otherwise
  * within a tick and a round trip, as before. A lost recall (a failover of the node the
  * subscription is on) stretches it by at most one grant lifetime.
+ *
+ * <p>When there is more to ship than a tick allows. An expired allowance keeps limiting its
+ * entity while it waits in the cold lane (past it: now), and {@link #HARD_AFTER_NANOS} after its
+ * lifetime, before Redis forgets the allowance, the entity goes now whatever the lane's length;
+ * the shipper orders the cold lane by {@link #growth} (most unshipped posts first), so an entity
+ * that matters is not held behind a wave of light ones. Deadlines are dated from the start of
+ * the round that got the allowance, as Redis dates it, and spread (see the constructor) so that
+ * allowances granted together do not expire together.
  */
 public final class Pacer {
     /** When an entity is to be shipped. */

@@ -255,40 +255,41 @@ final class RedisLink implements AutoCloseable {
     private void connect() {
         SocketOptions socket = SocketOptions.builder().connectTimeout(timeout).keepAlive(true).build();
         TimeoutOptions timeouts = TimeoutOptions.enabled(timeout);
-        if (mode == GlobalWindows.Mode.SINGLE || (mode == GlobalWindows.Mode.AUTO && uris.size() == 1 && !isClusterNode())) {
-            RedisClient client = RedisClient.create(resources, uris.get(0));
-            client.setOptions(ClientOptions.builder().autoReconnect(true).requestQueueSize(REQUEST_QUEUE)
-                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
-                    .socketOptions(socket).timeoutOptions(timeouts).build());
-            try {
-                single = client.connect();
-            } catch (RuntimeException e) {
-                client.shutdown(Duration.ZERO, Duration.ZERO);
-                throw e;
+        // One client per link, kept across failed attempts: shutting a client down while its
+        // connection attempts are still being notified releases the shared event loops under
+        // them (Netty then logs a rejected notification, with a stack trace, for each).
+        if (singleClient != null || mode == GlobalWindows.Mode.SINGLE
+                || (clusterClient == null && mode == GlobalWindows.Mode.AUTO && uris.size() == 1 && !isClusterNode())) {
+            if (singleClient == null) {
+                singleClient = RedisClient.create(resources, uris.get(0));
+                singleClient.setOptions(ClientOptions.builder().autoReconnect(true).requestQueueSize(REQUEST_QUEUE)
+                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
+                        .socketOptions(socket).timeoutOptions(timeouts).build());
             }
-            singleClient = client;
+            single = singleClient.connect();
             log.info("Redis: connected to the single Redis at {}", uris.get(0));
         } else {
-            RedisClusterClient client = RedisClusterClient.create(resources, uris);
-            client.setOptions(ClusterClientOptions.builder().autoReconnect(true).requestQueueSize(REQUEST_QUEUE)
-                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
-                    .socketOptions(socket).timeoutOptions(timeouts)
-                    .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
-                            .enablePeriodicRefresh(Duration.ofSeconds(10))
-                            .enableAllAdaptiveRefreshTriggers()
-                            .adaptiveRefreshTriggersTimeout(Duration.ofMillis(500))
-                            .refreshTriggersReconnectAttempts(2)
-                            .build())
-                    .build());
-            try {
-                cluster = client.connect();
-            } catch (RuntimeException e) {
-                client.shutdown(Duration.ZERO, Duration.ZERO);
-                throw e;
+            if (clusterClient == null) {
+                clusterClient = newClusterClient(socket, timeouts);
             }
-            clusterClient = client;
+            cluster = clusterClient.connect();
             log.info("Redis: connected to the cluster at {}", uris);
         }
+    }
+
+    private RedisClusterClient newClusterClient(SocketOptions socket, TimeoutOptions timeouts) {
+        RedisClusterClient client = RedisClusterClient.create(resources, uris);
+        client.setOptions(ClusterClientOptions.builder().autoReconnect(true).requestQueueSize(REQUEST_QUEUE)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
+                .socketOptions(socket).timeoutOptions(timeouts)
+                .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                        .enablePeriodicRefresh(Duration.ofSeconds(10))
+                        .enableAllAdaptiveRefreshTriggers()
+                        .adaptiveRefreshTriggersTimeout(Duration.ofMillis(500))
+                        .refreshTriggersReconnectAttempts(2)
+                        .build())
+                .build());
+        return client;
     }
 
     /** Asks the only node whether it is a cluster node; throws if it cannot be reached. */
@@ -299,7 +300,7 @@ final class RedisLink implements AutoCloseable {
         try (StatefulRedisConnection<String, String> c = probe.connect()) {
             return c.sync().info("cluster").contains("cluster_enabled:1");
         } finally {
-            probe.shutdown(Duration.ZERO, Duration.ZERO);
+            probe.shutdown(Duration.ofMillis(100), Duration.ofSeconds(2)); // a quiet period: see connect()
         }
     }
 
@@ -351,10 +352,14 @@ final class RedisLink implements AutoCloseable {
         }
         if (cluster != null) {
             cluster.close();
+        }
+        if (clusterClient != null) {
             clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
         if (single != null) {
             single.close();
+        }
+        if (singleClient != null) {
             singleClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
         resources.shutdown(0, 2, java.util.concurrent.TimeUnit.SECONDS);

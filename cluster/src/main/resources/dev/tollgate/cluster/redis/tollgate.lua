@@ -64,15 +64,17 @@ while every gateway keeps to its allowance the true count is <= H + what was cou
 flush interval by gateways that hold none (they ship on the ordinary cadence). When a shipment
 finds free < 0 (the true count may be above H: someone went past its allowance, or the entity
 just became hot) and others still hold allowances, the call PUBLISHes the window key on channel
-tollgate:recall (again at most once a second while it lasts): every gateway ships that entity at
-once, and from then on the entity is hot (allowance 0: shipped every 250 ms). The call that
-decides a crossing publishes a recall too, whoever holds what: every gateway that counted the
-entity ships it and so learns of the flag from the answer. So an entity is
-hot everywhere before it can be anywhere near the threshold, and the detection lag of the
-crossing stays the flush interval plus the round trips (argued in WindowShipper and measured in
-benchmarks/). A lost recall (the subscriber's node failed over) costs at most the grant
-lifetime. The expiry is kept GRANT_MARGIN beyond the shipper's own deadline: that covers its
-tick, the round trip, and clocks apart by up to a few seconds.
+tollgate:recall (again, at most once a second, when a later shipment finds the room still gone):
+every gateway ships that entity at once, and gets no allowance while the room stays gone. The
+call that decides a crossing publishes a recall too, whoever holds what: every gateway that
+counted the entity ships it and so learns of the flag from the answer. So every gateway ships
+an entity every tick from the moment its true count passes the hot level, give or take a flush
+interval, and the crossing is seen within the flush interval, a tick and the round trips
+(argued in Pacer and WindowShipper, measured in benchmarks/). A lost recall (the subscriber's
+node failed over) costs at most the grant lifetime and GRANT_MARGIN. Redis keeps an allowance
+GRANT_MARGIN past the lifetime, counted from the caller's "now" at the start of its round; the
+gateway ships an expired entity at the latest 3 s past it: that covers its tick, the round
+trip, and clocks apart by up to a couple of seconds.
 --]]
 
 local GRANT_MARGIN = 5000

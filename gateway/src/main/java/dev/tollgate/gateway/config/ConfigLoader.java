@@ -200,10 +200,11 @@ public final class ConfigLoader {
             nodes.add(ClusterSettings.Redis.node(n));
         }
         String redisPassword = r.string("passwordFile", null);
-        ClusterSettings.Redis redis = new ClusterSettings.Redis(nodes,
-                r.duration("flushInterval", Duration.ofSeconds(1)),
+        Duration flush = r.duration("flushInterval", Duration.ofSeconds(1));
+        Duration coldDefault = flush.compareTo(Duration.ofSeconds(30)) > 0 ? flush : Duration.ofSeconds(30); // never below the flush
+        ClusterSettings.Redis redis = new ClusterSettings.Redis(nodes, flush,
                 r.duration("nearThresholdFlushInterval", Duration.ofMillis(250)),
-                r.duration("coldFlushInterval", Duration.ofSeconds(30)),
+                r.duration("coldFlushInterval", coldDefault),
                 r.duration("commandTimeout", Duration.ofSeconds(2)),
                 redisPassword == null ? null : base.resolve(redisPassword).normalize());
         r.finish();
