@@ -65,6 +65,10 @@ public final class CadenceSimulation {
                 seconds, Math.min(seconds / 3, 60), REQUESTS_PER_GATEWAY, ENTITIES_PER_GATEWAY, POSTS_PER_RESPONSE);
         System.out.println("scale  gateways  entities             cadence   calls/s/gateway  MB/s/gateway  ships/s/gateway  calls/s total  masters  "
                 + "crossings seen / lag max");
+        if (seconds - Math.min(seconds / 3, 60) < 2 * 2 * cold / 1000) {
+            System.out.printf(Locale.ROOT, "note: %d s measured is under two lifetimes of the longest allowance (%d s): its rows flatter it%n",
+                    seconds - Math.min(seconds / 3, 60), 2 * cold / 1000);
+        }
         int[] scales = args.length > 2 ? new int[] {Integer.parseInt(args[2])} : new int[] {1, 10, 100};
         for (int scale : scales) {
             for (long[] variant : new long[][] {{FLUSH, 0}, {cold, 0}, {2 * cold, 0}, {cold, 1}}) {

@@ -1,5 +1,7 @@
 package dev.tollgate.cluster;
 
+import static dev.tollgate.meter.MeterConfig.format;
+
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -62,14 +64,18 @@ public record ClusterSettings(String nodeId, Redis redis, Postgres postgres) {
             positive("cluster.redis.nearThresholdFlushInterval", nearThresholdFlushInterval);
             positive("cluster.redis.commandTimeout", commandTimeout);
             positive("cluster.redis.coldFlushInterval", coldFlushInterval);
+            if (flushInterval.compareTo(MAX_COLD_FLUSH_INTERVAL) > 0) {
+                throw new IllegalArgumentException("cluster.redis.flushInterval: " + format(flushInterval) + " (expected: at most "
+                        + format(MAX_COLD_FLUSH_INTERVAL) + ")");
+            }
             if (nearThresholdFlushInterval.compareTo(flushInterval) > 0) {
-                throw new IllegalArgumentException("cluster.redis.nearThresholdFlushInterval: " + nearThresholdFlushInterval.toMillis()
-                        + "ms (expected: at most cluster.redis.flushInterval, " + flushInterval.toMillis() + "ms)");
+                throw new IllegalArgumentException("cluster.redis.nearThresholdFlushInterval: " + format(nearThresholdFlushInterval)
+                        + " (expected: at most cluster.redis.flushInterval, " + format(flushInterval) + ")");
             }
             if (coldFlushInterval.compareTo(flushInterval) < 0 || coldFlushInterval.compareTo(MAX_COLD_FLUSH_INTERVAL) > 0) {
-                throw new IllegalArgumentException("cluster.redis.coldFlushInterval: " + coldFlushInterval.toMillis()
-                        + "ms (expected: from cluster.redis.flushInterval, " + flushInterval.toMillis() + "ms, to "
-                        + MAX_COLD_FLUSH_INTERVAL.toMinutes() + " minutes)");
+                throw new IllegalArgumentException("cluster.redis.coldFlushInterval: " + format(coldFlushInterval)
+                        + " (expected: from cluster.redis.flushInterval, " + format(flushInterval) + ", to "
+                        + format(MAX_COLD_FLUSH_INTERVAL) + ")");
             }
         }
 
@@ -158,7 +164,7 @@ public record ClusterSettings(String nodeId, Redis redis, Postgres postgres) {
 
     private static void positive(String key, Duration d) {
         if (d == null || d.isZero() || d.isNegative()) {
-            throw new IllegalArgumentException(key + ": " + (d == null ? "missing" : d.toMillis() + "ms") + " (expected: a positive duration)");
+            throw new IllegalArgumentException(key + ": " + (d == null ? "missing" : format(d)) + " (expected: a positive duration)");
         }
     }
 }

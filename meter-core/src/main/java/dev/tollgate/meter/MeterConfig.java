@@ -102,15 +102,16 @@ public record MeterConfig(long threshold, Duration window, Duration bucket, long
         return Math.floorDiv(millis, bucketMillis());
     }
 
-    static String format(Duration d) {
+    /** A duration as the configuration writes it: {@code 24h}, {@code 1m}, {@code 30s}, {@code 250ms}. */
+    public static String format(Duration d) {
         long ms = d.toMillis();
-        if (ms % 3_600_000 == 0) {
+        if (ms != 0 && ms % 3_600_000 == 0) {
             return ms / 3_600_000 + "h";
         }
-        if (ms % 60_000 == 0) {
+        if (ms != 0 && ms % 60_000 == 0) {
             return ms / 60_000 + "m";
         }
-        if (ms % 1000 == 0) {
+        if (ms != 0 && ms % 1000 == 0) {
             return ms / 1000 + "s";
         }
         return ms + "ms";

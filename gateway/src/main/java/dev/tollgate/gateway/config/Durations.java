@@ -29,16 +29,6 @@ public final class Durations {
 
     /** The shortest exact configuration form of {@code d}. */
     public static String format(Duration d) {
-        long ms = d.toMillis();
-        if (ms != 0 && ms % 3_600_000 == 0) {
-            return ms / 3_600_000 + "h";
-        }
-        if (ms != 0 && ms % 60_000 == 0) {
-            return ms / 60_000 + "m";
-        }
-        if (ms != 0 && ms % 1000 == 0) {
-            return ms / 1000 + "s";
-        }
-        return ms + "ms";
+        return dev.tollgate.meter.MeterConfig.format(d);
     }
 }

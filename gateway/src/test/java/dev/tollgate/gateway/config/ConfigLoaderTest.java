@@ -78,8 +78,9 @@ class ConfigLoaderTest {
             cluster bad redis url       | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['http://h:1']}} | cluster.redis.nodes: 'http://h:1' (expected: redis://host:port
             cluster password in url     | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://:pw@h:1']}} | (expected: no password in the URL; put it in cluster.redis.passwordFile)
             cluster unknown key         | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1'], flush: 1s}} | unknown key 'cluster.redis.flush'
-            cluster cold below flush    | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1'], coldFlushInterval: 500ms}} | cluster.redis.coldFlushInterval: 500ms (expected: from cluster.redis.flushInterval, 1000ms, to 5 minutes)
-            cluster cold too long       | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1'], coldFlushInterval: 1h}} | cluster.redis.coldFlushInterval: 3600000ms (expected: from cluster.redis.flushInterval
+            cluster cold below flush    | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1'], coldFlushInterval: 500ms}} | cluster.redis.coldFlushInterval: 500ms (expected: from cluster.redis.flushInterval, 1s, to 5m)
+            cluster flush too long      | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1'], flushInterval: 10m}} | cluster.redis.flushInterval: 10m (expected: at most 5m)
+            cluster cold too long       | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1'], coldFlushInterval: 1h}} | cluster.redis.coldFlushInterval: 1h (expected: from cluster.redis.flushInterval
             cluster bad node id         | upstream: {url: 'http://h:1'}\\ncluster: {nodeId: 'gw 1', redis: {nodes: ['redis://h:1']}, postgres: {url: 'jdbc:postgresql://h/t', user: t, passwordFile: pw}} | cluster.nodeId: 'gw 1' (expected
             cluster no postgres         | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1']}} | cluster.postgres: missing
             cluster bad postgres url    | upstream: {url: 'http://h:1'}\\ncluster: {redis: {nodes: ['redis://h:1']}, postgres: {url: 'postgres://h/t', user: t}} | cluster.postgres.url: 'postgres://h/t' (expected: jdbc:postgresql://
