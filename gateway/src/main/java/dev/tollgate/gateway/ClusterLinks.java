@@ -38,6 +38,8 @@ final class ClusterLinks {
         metrics.counter("tollgate_cluster_redis_sent_bytes_total", "Bytes of Redis commands sent", () -> cluster.shipping().bytesSent());
         metrics.gauge("tollgate_cluster_pending_entities", "Entities whose counts wait to be shipped (due, or within their allowance)",
                 () -> cluster.shipping().pending());
+        metrics.gauge("tollgate_cluster_node_id_conflict", "1 while another running gateway uses this gateway's cluster.nodeId",
+                () -> cluster.shipping().nodeIdConflict() ? 1 : 0);
         metrics.counter("tollgate_cluster_adopted_buckets_total",
                 "Buckets where Redis held more of this gateway than it had (counts lost locally, e.g. by kill -9), taken back",
                 () -> cluster.shipping().adopted());

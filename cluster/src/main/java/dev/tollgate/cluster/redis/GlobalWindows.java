@@ -133,6 +133,8 @@ public final class GlobalWindows implements AutoCloseable {
     private final LinkHealth health;
     private final Traffic traffic = new Traffic();
     private final ShipRound rounds;
+    /** This process among the gateways: tells a restart of this node id from a second process using it. */
+    private final String instance = java.util.UUID.randomUUID().toString();
 
     public GlobalWindows(Settings settings, String nodeId, MeterConfig meter, Clock clock) {
         if (nodeId == null || !NODE_ID.matcher(nodeId).matches()) {
@@ -302,6 +304,23 @@ public final class GlobalWindows implements AutoCloseable {
     /** Request bytes sent so far (the RESP encoding of every FCALL). */
     public long bytesSent() {
         return traffic.bytes();
+    }
+
+    /**
+     * Whether another running process holds this gateway's node id: each gateway claims
+     * {@code tg:node:{nodeId}} for {@code ttlMillis} with a random instance id at each flush.
+     * Two processes with one node id (a copied configuration, the host-name default on a
+     * replacement machine) would share every Redis field and the ledger's sequence; this is how
+     * it is noticed. False if Redis cannot be asked now.
+     */
+    boolean nodeIdTakenElsewhere(long ttlMillis) {
+        try {
+            String holder = link.claim("tg:node:{" + nodeId + "}", instance, ttlMillis);
+            return holder != null && !holder.equals(instance);
+        } catch (RuntimeException e) {
+            health.failure(e);
+            return false;
+        }
     }
 
     /**

@@ -218,6 +218,24 @@ final class RedisLink implements AutoCloseable {
         return lost;
     }
 
+    /**
+     * Claims {@code key} for {@code instance} for {@code ttlMillis} (or extends its claim); answers
+     * the instance holding it now: {@code instance}, another one, or null (it just expired: ours
+     * at the next call). Throws if Redis fails.
+     */
+    synchronized String claim(String key, String instance, long ttlMillis) {
+        commands();
+        RedisClusterCommands<String, String> c = cluster != null ? cluster.sync() : single.sync();
+        if ("OK".equals(c.set(key, instance, io.lettuce.core.SetArgs.Builder.nx().px(ttlMillis)))) {
+            return instance;
+        }
+        String holder = c.get(key);
+        if (instance.equals(holder)) {
+            c.pexpire(key, ttlMillis);
+        }
+        return holder;
+    }
+
     private static String marker(RedisClusterCommands<String, String> c, String key) {
         String v = c.get(key);
         if (v == null) {

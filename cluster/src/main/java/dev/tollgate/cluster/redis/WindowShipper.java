@@ -61,6 +61,8 @@ public final class WindowShipper implements AutoCloseable {
      * that bucket). Without it every shipment would carry the previous bucket too.
      */
     private static final long DRAIN_MARGIN_MILLIS = 1000;
+    /** How long a claim of the node id lasts in Redis unless renewed (each flush renews it). */
+    static final long NODE_CLAIM_MILLIS = 10_000;
 
     /** Told every global figure Redis answers: the gateway uses it for flags and the admin API. */
     @FunctionalInterface
@@ -71,10 +73,11 @@ public final class WindowShipper implements AutoCloseable {
     /**
      * Shipping figures for the metrics: rounds (shipments), entities applied, failed rounds,
      * Redis commands and request bytes, entities waiting now (changed and not shipped yet: due, or
-     * within their allowance), full re-ships done, recalls heard, buckets adopted from Redis.
+     * within their allowance), full re-ships done, recalls heard, buckets adopted from Redis, and
+     * whether another running process uses this gateway's node id.
      */
     public record Stats(long rounds, long entitiesShipped, long failures, long commands, long bytesSent, int pending,
-            long reships, long recalls, long adopted) {
+            long reships, long recalls, long adopted, boolean nodeIdConflict) {
     }
 
     private final GlobalWindows windows;
@@ -109,6 +112,8 @@ public final class WindowShipper implements AutoCloseable {
     private final AtomicLong reships = new AtomicLong();
     private final AtomicLong recalls = new AtomicLong();
     private final AtomicLong adopted = new AtomicLong();
+    private long conflictSinceNanos;
+    private volatile boolean nodeIdConflict;
     private volatile int pendingSize;
     private volatile int coldSize = -1;
 
@@ -146,7 +151,7 @@ public final class WindowShipper implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(rounds.get(), shipped.get(), failures.get(), windows.commands(), windows.bytesSent(), pendingSize,
-                reships.get(), recalls.get(), adopted.get());
+                reships.get(), recalls.get(), adopted.get(), nodeIdConflict);
     }
 
     /** Whether the thread has re-shipped after the link's latest generation change (for tests). */
@@ -172,6 +177,9 @@ public final class WindowShipper implements AutoCloseable {
             long start = System.nanoTime();
             boolean flush = start - nextFlush >= 0;
             try {
+                if (flush && failedStreak == 0 && seenGeneration != -1) {
+                    checkNodeId(start);
+                }
                 if (tick(start, flush, flush && seenGeneration != -1 && failedStreak == 0 && windows.dataLost())) {
                     if (flush) {
                         nextFlush = start + flushNanos;
@@ -264,6 +272,28 @@ public final class WindowShipper implements AutoCloseable {
             return ship(byGrowth(cold), nowNanos + tickNanos / 2);
         }
         return true;
+    }
+
+    /**
+     * Claims this gateway's node id in Redis each flush; another process holding it for longer
+     * than a claim lasts (so not the claim of this node's previous process, killed and restarted)
+     * is an error in the deployment, logged once and shown in the stats (a metric).
+     */
+    private void checkNodeId(long nowNanos) {
+        if (!windows.nodeIdTakenElsewhere(NODE_CLAIM_MILLIS)) {
+            conflictSinceNanos = 0;
+            if (nodeIdConflict) {
+                nodeIdConflict = false;
+                log.info("Redis shipper: node id {} is this gateway's alone again", windows.nodeId());
+            }
+        } else if (conflictSinceNanos == 0) {
+            conflictSinceNanos = nowNanos;
+        } else if (!nodeIdConflict && nowNanos - conflictSinceNanos > 2 * NODE_CLAIM_MILLIS * 1_000_000) {
+            nodeIdConflict = true;
+            log.error("Redis shipper: another running gateway uses node id {} (cluster.nodeId): their counts overwrite each "
+                    + "other's in Redis (an undercount) and their ledger records collide; give each gateway its own nodeId",
+                    windows.nodeId());
+        }
     }
 
     /**

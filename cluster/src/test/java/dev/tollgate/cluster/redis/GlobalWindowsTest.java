@@ -209,4 +209,17 @@ class GlobalWindowsTest extends OnRedisCluster {
             assertThat(gw.ship("}x", List.of(b(0, 3, 3))).posts24h()).isEqualTo(3);
         }
     }
+
+    @Test
+    void aSecondProcessWithTheSameNodeId_isNoticed_andTheIdIsFreeOnceTheFirstStopsClaimingIt() {
+        try (GlobalWindows first = gateway("twin"); GlobalWindows second = gateway("twin"); GlobalWindows other = gateway("gw-c")) {
+            assertThat(first.nodeIdTakenElsewhere(60_000)).isFalse();
+            assertThat(second.nodeIdTakenElsewhere(60_000)).as("the id is held by the first").isTrue();
+            assertThat(first.nodeIdTakenElsewhere(60_000)).as("the first renews it").isFalse();
+            assertThat(other.nodeIdTakenElsewhere(60_000)).isFalse();
+            assertThat(first.nodeIdTakenElsewhere(300)).isFalse(); // the first's claim now lasts 300 ms, and it stops renewing
+            RedisClusterFixture.await(() -> !second.nodeIdTakenElsewhere(60_000), "the second holds the id once the claim expired");
+            assertThat(first.nodeIdTakenElsewhere(60_000)).as("now the first is the second one").isTrue();
+        }
+    }
 }
