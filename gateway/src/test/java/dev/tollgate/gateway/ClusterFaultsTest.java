@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,23 +16,10 @@ import org.junit.jupiter.api.io.TempDir;
  * windows ship again without counting anything twice). Through it all every gateway keeps proxying
  * and stays ready. Its own Redis Cluster: the test kills one of its masters.
  */
-class ClusterFaultsTest {
-    static ClusterTestbed bed;
+class ClusterFaultsTest extends OnClusterTestbed {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void servers() throws Exception {
-        bed = new ClusterTestbed();
-    }
-
-    @AfterAll
-    static void stopServers() throws Exception {
-        if (bed != null) {
-            bed.close();
-        }
-    }
 
     long sendRoundRobin(ClusterTestbed.Gateways gw, int requests) throws Exception {
         long posts = 0;

@@ -7,8 +7,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,23 +16,10 @@ import org.junit.jupiter.api.io.TempDir;
  * far below the threshold), ordinary users go to one gateway each; the ground truth is what the
  * client received. Real Redis Cluster (3 masters, 3 replicas) and real PostgreSQL, started once.
  */
-class ClusterScenarioTest {
-    static ClusterTestbed bed;
+class ClusterScenarioTest extends OnClusterTestbed {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void servers() throws Exception {
-        bed = new ClusterTestbed();
-    }
-
-    @AfterAll
-    static void stopServers() throws Exception {
-        if (bed != null) {
-            bed.close();
-        }
-    }
 
     @Test
     void aScraperSpreadOverThreeGateways_isFlaggedOnce_andEveryGatewayShowsTheSameIncident() throws Exception {

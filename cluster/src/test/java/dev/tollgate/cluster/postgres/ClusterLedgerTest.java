@@ -29,17 +29,14 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The cluster ledger against a real PostgreSQL, with real local ledgers and real threads. */
-class ClusterLedgerTest {
+class ClusterLedgerTest extends OnPostgres {
     static final Instant T0 = Instant.parse("2026-11-24T00:00:00Z");
-    static PostgresFixture pg;
 
     @TempDir
     Path dir;
@@ -47,18 +44,6 @@ class ClusterLedgerTest {
     ClusterLedger.Settings settings;
     final ManualClock clock = new ManualClock(T0.toEpochMilli());
     final List<AutoCloseable> open = new ArrayList<>();
-
-    @BeforeAll
-    static void startPostgres() throws Exception {
-        pg = PostgresFixture.startNew();
-    }
-
-    @AfterAll
-    static void stopPostgres() throws Exception {
-        if (pg != null) {
-            pg.close();
-        }
-    }
 
     @BeforeEach
     void database() throws Exception {

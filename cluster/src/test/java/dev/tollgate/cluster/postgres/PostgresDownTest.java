@@ -15,9 +15,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,25 +24,12 @@ import org.junit.jupiter.api.io.TempDir;
  * while it is away: records wait in the local ledgers and arrive in order, once, when it is back.
  * Its own server, since these tests stop it.
  */
-class PostgresDownTest {
-    static PostgresFixture pg;
+class PostgresDownTest extends OnPostgres {
 
     @TempDir
     Path dir;
     final ManualClock clock = new ManualClock(Instant.parse("2026-11-24T00:00:00Z").toEpochMilli());
     final List<AutoCloseable> open = new ArrayList<>();
-
-    @BeforeAll
-    static void startPostgres() throws Exception {
-        pg = PostgresFixture.startNew();
-    }
-
-    @AfterAll
-    static void stopPostgres() throws Exception {
-        if (pg != null) {
-            pg.close();
-        }
-    }
 
     @AfterEach
     void closeAll() throws Exception {

@@ -10,24 +10,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class SchemaTest {
-    static PostgresFixture pg;
-
-    @BeforeAll
-    static void startPostgres() throws Exception {
-        pg = PostgresFixture.startNew();
-    }
-
-    @AfterAll
-    static void stopPostgres() throws Exception {
-        if (pg != null) {
-            pg.close();
-        }
-    }
+class SchemaTest extends OnPostgres {
 
     private static Connection connect(String url) throws Exception {
         return DriverManager.getConnection(url, PostgresFixture.USER, PostgresFixture.PASSWORD);
