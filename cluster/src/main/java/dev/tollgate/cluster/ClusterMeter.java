@@ -443,19 +443,47 @@ public final class ClusterMeter implements MeterView, AutoCloseable {
      * also for an entity this gateway never served. This gateway's view when Redis does not answer.
      */
     public long globalPosts24hNow(String entity) {
-        long b = config.bucketMillis();
-        long current = Math.floorDiv(clock.millis(), b);
         try {
-            long sum = 0;
-            for (GlobalWindows.BucketCounts c : windows.series(entity, (current - config.bucketsPerWindow() + 1) * b, (current + 1) * b)
-                    .buckets()) {
-                sum += c.posts();
-            }
-            return Math.max(sum, local.posts24h(entity)); // what this gateway has not shipped yet is not in Redis
+            return readGlobalPosts24h(entity);
         } catch (RuntimeException e) {
             log.debug("cluster: the global count of {} could not be read now ({}); showing the last known", entity, e.toString());
             return posts24h(entity);
         }
+    }
+
+    /**
+     * {@link #globalPosts24hNow} of each entity, in order, for a list: once a read fails (Redis
+     * away, a master failing over), or if the link is down already, the rest are the last known
+     * figures, so a list costs at most one command timeout, not one per entry.
+     */
+    public long[] globalPosts24hNow(List<String> entities) {
+        long[] out = new long[entities.size()];
+        boolean read = windows.status().up();
+        for (int i = 0; i < out.length; i++) {
+            String entity = entities.get(i);
+            if (read) {
+                try {
+                    out[i] = readGlobalPosts24h(entity);
+                    continue;
+                } catch (RuntimeException e) {
+                    read = false;
+                    log.debug("cluster: global counts could not be read now ({}); listing the last known", e.toString());
+                }
+            }
+            out[i] = posts24h(entity);
+        }
+        return out;
+    }
+
+    private long readGlobalPosts24h(String entity) {
+        long b = config.bucketMillis();
+        long current = Math.floorDiv(clock.millis(), b);
+        long sum = 0;
+        for (GlobalWindows.BucketCounts c : windows.series(entity, (current - config.bucketsPerWindow() + 1) * b, (current + 1) * b)
+                .buckets()) {
+            sum += c.posts();
+        }
+        return Math.max(sum, local.posts24h(entity)); // what this gateway has not shipped yet is not in Redis
     }
 
     /** This gateway's own sliding count of the entity (its share of the global one). */

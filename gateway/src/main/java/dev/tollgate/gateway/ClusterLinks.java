@@ -69,8 +69,8 @@ final class ClusterLinks {
             }
 
             @Override
-            public long posts24hNow(String entity) {
-                return cluster.globalPosts24hNow(entity);
+            public long[] posts24hNow(java.util.List<String> entities) {
+                return cluster.globalPosts24hNow(entities);
             }
 
             @Override

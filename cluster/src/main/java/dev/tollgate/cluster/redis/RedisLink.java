@@ -82,8 +82,8 @@ final class RedisLink implements AutoCloseable {
     /** Told the window key of every recall published (see "Pacing" in {@code tollgate.lua}); null: not listening. */
     private volatile Consumer<String> recalls;
     /** The marker of each master (by its first slot; -1: a single Redis) as last read ({@link #dataLost()}). */
-    private Map<Integer, String> markers = Map.of();
-    private final Map<Integer, String> markerKeys = new HashMap<>();
+    private volatile Map<Integer, String> markers = Map.of();
+    private final Map<Integer, String> markerKeys = new java.util.concurrent.ConcurrentHashMap<>();
     private StatefulRedisPubSubConnection<String, String> recallConnection;
 
     RedisLink(List<RedisURI> uris, GlobalWindows.Mode mode, Duration timeout) {
@@ -196,18 +196,26 @@ final class RedisLink implements AutoCloseable {
      * every gateway re-ships everything. One {@code GET} per master. The first call only learns
      * the markers (the shipper re-ships everything at start anyway). Throws if Redis fails.
      */
-    synchronized boolean dataLost() {
-        commands();
-        Map<Integer, String> now = new HashMap<>();
-        if (single != null) {
-            now.put(-1, marker(single.sync(), "tg:alive"));
-        } else {
-            for (RedisClusterNode node : cluster.getPartitions()) {
-                if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.getSlots().isEmpty()) {
-                    int slot = node.getSlots().get(0);
-                    now.put(slot, marker(cluster.sync(), markerKey(slot)));
+    boolean dataLost() {
+        RedisClusterCommands<String, String> sync = syncCommands();
+        List<Integer> slots = new ArrayList<>();
+        synchronized (this) {
+            if (cluster != null) {
+                for (RedisClusterNode node : cluster.getPartitions()) {
+                    if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.getSlots().isEmpty()) {
+                        slots.add(node.getSlots().get(0));
+                    }
                 }
             }
+        }
+        // the reads run outside the lock: during a failover they may wait a command timeout each,
+        // and the admin API's reads must not wait behind them
+        Map<Integer, String> now = new HashMap<>();
+        if (slots.isEmpty()) {
+            now.put(-1, marker(sync, "tg:alive"));
+        }
+        for (int slot : slots) {
+            now.put(slot, marker(sync, markerKey(slot)));
         }
         boolean lost = false;
         for (Map.Entry<Integer, String> m : now.entrySet()) {
@@ -218,14 +226,19 @@ final class RedisLink implements AutoCloseable {
         return lost;
     }
 
+    /** Blocking commands on the link's connection, connecting first if needed; throws if Redis cannot be reached. */
+    private synchronized RedisClusterCommands<String, String> syncCommands() {
+        commands();
+        return cluster != null ? cluster.sync() : single.sync();
+    }
+
     /**
      * Claims {@code key} for {@code instance} for {@code ttlMillis} (or extends its claim); answers
      * the instance holding it now: {@code instance}, another one, or null (it just expired: ours
      * at the next call). Throws if Redis fails.
      */
-    synchronized String claim(String key, String instance, long ttlMillis) {
-        commands();
-        RedisClusterCommands<String, String> c = cluster != null ? cluster.sync() : single.sync();
+    String claim(String key, String instance, long ttlMillis) {
+        RedisClusterCommands<String, String> c = syncCommands(); // and the calls outside the lock, as in dataLost
         if ("OK".equals(c.set(key, instance, io.lettuce.core.SetArgs.Builder.nx().px(ttlMillis)))) {
             return instance;
         }

@@ -127,16 +127,22 @@ final class AdminViews {
 
     /**
      * In cluster mode, the first {@value #FRESH_TOP} entries of a list with their global count read
-     * from Redis now (one read each; further entries keep this gateway's last answer), re-sorted.
+     * from Redis now (one read each, until one fails; further entries keep this gateway's last
+     * answer), re-sorted.
      */
     private List<EntityCount> fresh(List<EntityCount> top) {
         if (cluster == null || top.isEmpty()) {
             return top;
         }
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < Math.min(FRESH_TOP, top.size()); i++) {
+            ids.add(top.get(i).id());
+        }
+        long[] now = cluster.posts24hNow(ids);
         List<EntityCount> out = new java.util.ArrayList<>(top.size());
         for (int i = 0; i < top.size(); i++) {
             EntityCount c = top.get(i);
-            out.add(i < FRESH_TOP ? new EntityCount(c.id(), cluster.posts24hNow(c.id()), c.requests24h(), meter.flagged(c.id())) : c);
+            out.add(i < now.length ? new EntityCount(c.id(), now[i], c.requests24h(), meter.flagged(c.id())) : c);
         }
         out.sort(java.util.Comparator.comparingLong(EntityCount::posts24h).reversed().thenComparing(EntityCount::id));
         return out;

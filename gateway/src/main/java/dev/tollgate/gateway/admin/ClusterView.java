@@ -17,11 +17,12 @@ public interface ClusterView {
     boolean counts(String entity);
 
     /**
-     * The global sliding post count read from Redis now (this gateway's last answer if Redis does
-     * not answer): the list's figures, which the last answers alone would leave stale for an
-     * entity this gateway no longer ships (paced shipping: SPEC §9 as amended by issue 12).
+     * The global sliding post count of each entity read from Redis now, in order: the list's
+     * figures, which the last answers alone would leave stale for an entity this gateway no
+     * longer ships (paced shipping). After a failed read (Redis away, a master failing over) the
+     * rest are this gateway's last answers, so a list costs at most one command timeout.
      */
-    long posts24hNow(String entity);
+    long[] posts24hNow(List<String> entities);
 
     /** Adds {@code localPosts24h} and the Redis exchange time to an entity's JSON. */
     void describe(String entity, ObjectNode json);
